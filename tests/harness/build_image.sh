@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Build (once) the Debian bookworm systemd image the molecule scenarios and the demo run in.
+# No registry is reachable, so the root filesystem comes from debootstrap and is loaded with `docker import`.
+# The host's extra CA certificates (/usr/local/share/ca-certificates, e.g. a TLS-inspecting proxy's CA) are
+# trusted inside the image, for apt and pip alike.
+# The tag carries a hash of this script and of those certificates: a cached image is reused until either
+# changes. Prints the image reference on stdout.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo="${HS_IMAGE_REPO:-homeserver-synapse/debian-bookworm-systemd}"
+mirror="${HS_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+extra_ca_dir="${HS_EXTRA_CA_DIR:-/usr/local/share/ca-certificates}"
+packages="python3,python3-apt,systemd,systemd-sysv,dbus,ca-certificates,iproute2,procps,curl,gnupg"
+
+hash=$( {
+  cat "${BASH_SOURCE[0]}"
+  echo "$mirror $packages"
+  find "$extra_ca_dir" -type f -name '*.crt' -print0 2>/dev/null | sort -z | xargs -0 -r cat
+} | sha256sum | cut -c1-12)
+tag="${repo}:${hash}"
+
+if docker image inspect "$tag" >/dev/null 2>&1; then
+  echo "$tag"
+  exit 0
+fi
+
+command -v debootstrap >/dev/null 2>&1 || {
+  echo ">> installing debootstrap" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+}
+
+work=$(mktemp -d /var/tmp/hs-rootfs.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+root="$work/rootfs"
+cache="${HS_CACHE_DIR:-/var/cache/homeserver-synapse}/debootstrap"
+mkdir -p "$cache"
+
+echo ">> debootstrap bookworm into $root (a few minutes the first time)" >&2
+debootstrap --variant=minbase --include="$packages" --cache-dir="$cache" bookworm "$root" "$mirror" >&2
+
+# Trust the host's extra CAs.
+if compgen -G "$extra_ca_dir/*.crt" >/dev/null; then
+  cp "$extra_ca_dir"/*.crt "$root/usr/local/share/ca-certificates/"
+fi
+chroot "$root" update-ca-certificates >&2
+# pip in a virtualenv bundles its own CA list on some releases: point it at the system store.
+printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$root/etc/pip.conf"
+
+cat >"$root/etc/apt/sources.list" <<SOURCES
+deb $mirror bookworm main
+deb $mirror bookworm-updates main
+deb ${mirror%/debian}/debian-security bookworm-security main
+SOURCES
+# Keep downloaded .deb files: the scenarios mount a shared cache on /var/cache/apt/archives.
+cat >"$root/etc/apt/apt.conf.d/90homeserver-synapse" <<'APT'
+Binary::apt::APT::Keep-Downloaded-Packages "true";
+APT::Keep-Downloaded-Packages "true";
+APT::Install-Recommends "false";
+APT
+
+# Boot cleanly as PID 1 in a container: no consoles, no hardware units, a fresh machine-id per container.
+for unit in getty.target console-getty.service systemd-firstboot.service systemd-udevd.service \
+  systemd-modules-load.service sys-kernel-config.mount sys-kernel-debug.mount systemd-remount-fs.service; do
+  ln -sf /dev/null "$root/etc/systemd/system/$unit"
+done
+: >"$root/etc/machine-id"
+rm -f "$root/var/lib/dbus/machine-id"
+chroot "$root" apt-get clean >&2
+
+echo ">> importing as $tag" >&2
+tar -C "$root" -c . | docker import \
+  --change 'CMD ["/lib/systemd/systemd"]' \
+  --change 'ENV container=docker' \
+  --change 'STOPSIGNAL SIGRTMIN+3' \
+  - "$tag" >&2
+docker tag "$tag" "${repo}:latest"
+echo "$tag"
