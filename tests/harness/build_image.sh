@@ -11,7 +11,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo="${HS_IMAGE_REPO:-homeserver-synapse/debian-bookworm-systemd}"
 mirror="${HS_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 extra_ca_dir="${HS_EXTRA_CA_DIR:-/usr/local/share/ca-certificates}"
-packages="python3,python3-apt,systemd,systemd-sysv,dbus,ca-certificates,iproute2,procps,curl,gnupg"
+# sudo: playbooks use `become`, as on any Ansible-managed Debian host.
+packages="python3,python3-apt,systemd,systemd-sysv,dbus,ca-certificates,iproute2,procps,curl,gnupg,sudo"
 
 hash=$( {
   cat "${BASH_SOURCE[0]}"
@@ -37,13 +38,14 @@ cache="${HS_CACHE_DIR:-/var/cache/homeserver-synapse}/debootstrap"
 mkdir -p "$cache"
 
 echo ">> debootstrap bookworm into $root (a few minutes the first time)" >&2
-debootstrap --variant=minbase --include="$packages" --cache-dir="$cache" bookworm "$root" "$mirror" >&2
+debootstrap --variant=minbase --include="$packages" --cache-dir="$cache" bookworm "$root" "$mirror" \
+  >"$work/debootstrap.log" 2>&1 || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
 
 # Trust the host's extra CAs.
 if compgen -G "$extra_ca_dir/*.crt" >/dev/null; then
   cp "$extra_ca_dir"/*.crt "$root/usr/local/share/ca-certificates/"
 fi
-chroot "$root" update-ca-certificates >&2
+chroot "$root" update-ca-certificates >/dev/null 2>&1
 # pip in a virtualenv bundles its own CA list on some releases: point it at the system store.
 printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$root/etc/pip.conf"
 
@@ -72,7 +74,6 @@ echo ">> importing as $tag" >&2
 tar -C "$root" -c . | docker import \
   --change 'CMD ["/lib/systemd/systemd"]' \
   --change 'ENV container=docker' \
-  --change 'STOPSIGNAL SIGRTMIN+3' \
   - "$tag" >&2
 docker tag "$tag" "${repo}:latest"
 echo "$tag"

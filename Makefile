@@ -1,0 +1,92 @@
+# homeserver.synapse: the two commands a fresh Debian machine needs.
+#   make demo   deploy the whole stack into a local systemd container and print how to reach it
+#   make test   lint, unit tests, collection build, every molecule scenario
+# Both install what they need (virtualenv from requirements.txt, Debian's docker.io, the base image).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+COLLECTIONS := $(CURDIR)/.cache/collections
+LINK := $(COLLECTIONS)/ansible_collections/homeserver/synapse
+HS_CACHE_DIR ?= /var/cache/homeserver-synapse
+# Every scenario by default; `make molecule SCENARIOS="default synapse_sqlite"` runs a few.
+SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export HS_CACHE_DIR
+export PY_COLORS := 1
+export ANSIBLE_FORCE_COLOR := 1
+
+.PHONY: help
+help:
+	@echo "make demo   - deploy the whole stack into a local demo container"
+	@echo "make test   - lint, unit tests, collection build and every molecule scenario"
+	@echo "other targets: venv lint unit build molecule bench-deploy demo-destroy clean"
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed $(LINK)
+
+# The checkout is the collection: link it where Ansible looks for homeserver.synapse.
+$(LINK):
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+.PHONY: docker
+docker:
+	tests/harness/ensure_docker.sh
+	mkdir -p $(HS_CACHE_DIR)/apt/partial $(HS_CACHE_DIR)/pip
+
+.PHONY: lint
+lint: venv
+	yamllint --strict .
+	ansible-lint --profile production
+
+.PHONY: unit
+unit: venv
+	pytest -q tests/unit
+
+.PHONY: build
+build: venv
+	rm -rf .cache/build
+	ansible-galaxy collection build --output-path .cache/build .
+	tests/harness/check_artifact.sh .cache/build/homeserver-synapse-*.tar.gz
+
+.PHONY: molecule
+molecule: venv docker
+	export HS_TEST_IMAGE=$$(tests/harness/build_image.sh); \
+	for s in $(SCENARIOS); do \
+	  echo "=== molecule scenario $$s ==="; \
+	  start=$$(date +%s); \
+	  molecule test -s $$s; \
+	  echo "=== scenario $$s passed in $$(( $$(date +%s) - start )) s ==="; \
+	done
+
+.PHONY: test
+test: lint unit build molecule
+
+.PHONY: demo
+demo: venv docker
+	tests/harness/demo.sh
+
+.PHONY: demo-destroy
+demo-destroy:
+	docker rm -f homeserver-demo
+
+.PHONY: bench-deploy
+bench-deploy: venv docker
+	bench/deploy
+
+.PHONY: clean
+clean:
+	rm -rf .cache .pytest_cache

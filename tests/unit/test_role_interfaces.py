@@ -1,0 +1,48 @@
+"""Each role's meta/argument_specs.yml documents exactly the variables of its defaults/main.yml."""
+
+import os
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROLES = sorted(
+    name
+    for name in os.listdir(os.path.join(ROOT, "roles"))
+    if os.path.isdir(os.path.join(ROOT, "roles", name))
+)
+
+
+def _load(role, *parts):
+    with open(os.path.join(ROOT, "roles", role, *parts), encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def test_there_are_roles():
+    assert {"postgres", "synapse"} <= set(ROLES)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_argument_specs_match_defaults(role):
+    defaults = _load(role, "defaults", "main.yml")
+    options = _load(role, "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert sorted(options) == sorted(defaults), (
+        f"{role}: only in defaults: {sorted(set(defaults) - set(options))}, "
+        f"only in argument_specs: {sorted(set(options) - set(defaults))}"
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_public_variables_carry_the_role_prefix(role):
+    prefix = role + "_"
+    defaults = _load(role, "defaults", "main.yml")
+    assert [name for name in defaults if not name.startswith(prefix)] == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_option_is_described_and_typed(role):
+    options = _load(role, "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    for name, spec in options.items():
+        assert spec.get("type"), f"{role}: {name} has no type"
+        assert spec.get("description"), f"{role}: {name} has no description"
+        assert spec["description"] != name, f"{role}: {name} is described by its own name"
