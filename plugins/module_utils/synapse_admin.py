@@ -1,0 +1,592 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, homeserver.synapse contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Client for the Synapse admin and client-server APIs, shared by the homeserver.synapse modules.
+
+HTTP goes through Ansible's own ``open_url`` so the target needs no extra Python packages.
+Pure helpers (HMAC, payloads, name validation, duration parsing) live here too so the unit tests
+can exercise them without a server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import socket
+import time
+
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode
+
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.module_utils.urls import open_url
+
+DEFAULT_SERVER_URL = "http://127.0.0.1:8008"
+DEFAULT_TIMEOUT = 30
+USER_AGENT = "ansible-homeserver.synapse"
+DEVICE_DISPLAY_NAME = "Ansible homeserver.synapse"
+
+# Longest wait for a 429 M_LIMIT_EXCEEDED the client sits out before giving up, in seconds.
+MAX_RATELIMIT_WAIT = 15.0
+MAX_RATELIMIT_RETRIES = 3
+
+# Synapse: "User ID can only contain characters a-z, 0-9, or '=_-./+'".
+LOCALPART_RE = re.compile(r"^[a-z0-9=_\-./+]+$")
+# A server name is a DNS name or an IP literal with an optional port (Matrix spec, "Server name").
+SERVER_NAME_RE = re.compile(r"^(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+MAX_USER_ID_LENGTH = 255
+MAX_PASSWORD_LENGTH = 512
+# synapse/rest/admin/registration_tokens.py: string.ascii_letters + string.digits + "._~-", 1..64 chars.
+TOKEN_RE = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+DURATION_RE = re.compile(r"(\d+)\s*([wdhms])", re.IGNORECASE)
+DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+TOKEN_FIELDS = ("token", "uses_allowed", "pending", "completed", "expiry_time")
+
+
+class SynapseAdminError(Exception):
+    """An API call failed; ``str(exc)`` is a message fit for ``fail_json``."""
+
+    def __init__(self, msg, status=None, errcode=None, error=None, retry_after_ms=None):
+        super().__init__(msg)
+        self.msg = msg
+        self.status = status
+        self.errcode = errcode
+        self.error = error
+        self.retry_after_ms = retry_after_ms
+
+    def __str__(self):
+        return self.msg
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Argument spec factory (matches plugins/doc_fragments/synapse_admin.py)
+# ---------------------------------------------------------------------------------------------------------
+
+def synapse_admin_argument_spec(admin_auth=False):
+    """Options every module of the collection shares; with ``admin_auth`` also the admin credentials.
+
+    The keys match the ``homeserver.synapse.synapse_admin`` doc fragment (and its ``admin_auth`` part).
+    """
+    spec = dict(
+        server_url=dict(type="str", default=DEFAULT_SERVER_URL),
+        timeout=dict(type="int", default=DEFAULT_TIMEOUT),
+        validate_certs=dict(type="bool", default=True),
+    )
+    if admin_auth:
+        spec.update(
+            access_token=dict(type="str", no_log=True),
+            admin_user=dict(type="str"),
+            admin_password=dict(type="str", no_log=True),
+        )
+    return spec
+
+
+# AnsibleModule keyword arguments that go with ``synapse_admin_argument_spec(admin_auth=True)``.
+ADMIN_AUTH_MUTUALLY_EXCLUSIVE = [("access_token", "admin_user")]
+ADMIN_AUTH_REQUIRED_TOGETHER = [("admin_user", "admin_password")]
+ADMIN_AUTH_REQUIRED_ONE_OF = [("access_token", "admin_user")]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pure helpers
+# ---------------------------------------------------------------------------------------------------------
+
+def registration_mac(shared_secret, nonce, username, password, admin, user_type=None):
+    """HMAC-SHA1 of ``nonce\\0username\\0password\\0admin|notadmin[\\0user_type]``, as Synapse checks it."""
+    mac = hmac.new(key=to_bytes(shared_secret, errors="surrogate_or_strict"), digestmod=hashlib.sha1)
+    mac.update(to_bytes(nonce))
+    mac.update(b"\x00")
+    mac.update(to_bytes(username, errors="surrogate_or_strict"))
+    mac.update(b"\x00")
+    mac.update(to_bytes(password, errors="surrogate_or_strict"))
+    mac.update(b"\x00")
+    mac.update(b"admin" if admin else b"notadmin")
+    if user_type:
+        mac.update(b"\x00")
+        mac.update(to_bytes(user_type, errors="surrogate_or_strict"))
+    return mac.hexdigest()
+
+
+def build_register_payload(shared_secret, nonce, username, password, admin=False, user_type=None,
+                           displayname=None, inhibit_login=True):
+    """The JSON body of ``POST /_synapse/admin/v1/register``."""
+    payload = {
+        "nonce": nonce,
+        "username": username,
+        "password": password,
+        "admin": bool(admin),
+        "mac": registration_mac(shared_secret, nonce, username, password, admin, user_type),
+    }
+    if user_type:
+        payload["user_type"] = user_type
+    if displayname is not None:
+        payload["displayname"] = displayname
+    if inhibit_login:
+        # Do not create a device and access token for the new account unless the caller wants it.
+        payload["inhibit_login"] = True
+    return payload
+
+
+def parse_user(user):
+    """Split ``alice`` or ``@alice:example.org`` into ``(localpart, server_name or None)``.
+
+    The localpart is lower-cased, as Synapse does on registration. Raises ``ValueError`` with a message
+    naming the problem when the name cannot be a Synapse user.
+    """
+    if user is None or not to_text(user).strip():
+        raise ValueError("the user name is empty")
+    user = to_text(user).strip()
+    server_name = None
+    if user.startswith("@"):
+        if ":" not in user:
+            raise ValueError("invalid user ID %r: a full Matrix ID is @localpart:server_name" % user)
+        localpart, server_name = user[1:].split(":", 1)
+        if not SERVER_NAME_RE.match(server_name):
+            raise ValueError("invalid user ID %r: %r is not a valid server name" % (user, server_name))
+    else:
+        localpart = user
+    if not localpart:
+        raise ValueError("invalid user name %r: the localpart is empty" % user)
+    localpart = localpart.lower()
+    if not LOCALPART_RE.match(localpart):
+        raise ValueError(
+            "invalid user name %r: Synapse localparts may only contain a-z, 0-9 and the characters = _ - . / +"
+            % user
+        )
+    return localpart, server_name
+
+
+def make_user_id(localpart, server_name):
+    user_id = "@%s:%s" % (localpart, server_name)
+    if len(user_id) > MAX_USER_ID_LENGTH:
+        raise ValueError("user ID %s is longer than %d characters" % (user_id, MAX_USER_ID_LENGTH))
+    return user_id
+
+
+def validate_password(password):
+    """Synapse refuses passwords over 512 characters or with NUL bytes (``Invalid password``)."""
+    if password is None:
+        return
+    if len(password) > MAX_PASSWORD_LENGTH or "\x00" in password:
+        raise ValueError("the password must be at most %d characters and contain no NUL byte" % MAX_PASSWORD_LENGTH)
+
+
+def validate_token_name(token):
+    if not isinstance(token, str) or not TOKEN_RE.match(token):
+        raise ValueError(
+            "invalid registration token %r: Synapse accepts 1 to 64 characters from A-Z a-z 0-9 . _ ~ -" % (token,)
+        )
+    return token
+
+
+def parse_duration(value):
+    """Seconds in a duration such as ``7d``, ``12h``, ``30m``, ``45s``, ``2w`` or ``1d12h``; a bare number is seconds."""
+    if isinstance(value, bool):
+        raise ValueError("invalid duration %r" % (value,))
+    if isinstance(value, int):
+        seconds = value
+    else:
+        text = to_text(value).strip()
+        if text.isdigit():
+            seconds = int(text)
+        else:
+            compact = re.sub(r"\s+", "", text)
+            if not compact or DURATION_RE.sub("", compact):
+                raise ValueError(
+                    "invalid duration %r: use a number followed by w, d, h, m or s, for example 7d, 12h or 1d12h"
+                    % (value,)
+                )
+            seconds = sum(int(n) * DURATION_UNITS[u.lower()] for n, u in DURATION_RE.findall(compact))
+    if seconds <= 0:
+        raise ValueError("invalid duration %r: it must be longer than zero" % (value,))
+    return seconds
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def normalize_token(obj):
+    """The documented fields of a registration token object, nothing else."""
+    if obj is None:
+        return None
+    return {key: obj.get(key) for key in TOKEN_FIELDS}
+
+
+def token_changes(current, uses_allowed=None, set_uses_allowed=False, expiry_time=None, set_expiry_time=False):
+    """Fields of an existing token to PUT: only those requested and different from ``current``."""
+    changes = {}
+    if set_uses_allowed and current.get("uses_allowed") != uses_allowed:
+        changes["uses_allowed"] = uses_allowed
+    if set_expiry_time and current.get("expiry_time") != expiry_time:
+        changes["expiry_time"] = expiry_time
+    return changes
+
+
+def read_secret_file(path):
+    """Content of a secret file, stripped, as Synapse reads ``registration_shared_secret_path``."""
+    try:
+        with open(path, "rb") as handle:
+            secret = to_text(handle.read(), errors="surrogate_or_strict").strip()
+    except (IOError, OSError) as exc:
+        raise ValueError("cannot read shared_secret_file %s: %s" % (path, exc.strerror or exc))
+    if not secret:
+        raise ValueError("shared_secret_file %s is empty" % path)
+    return secret
+
+
+def _short(text, limit=120):
+    text = " ".join(to_text(text, errors="surrogate_or_replace").split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# ---------------------------------------------------------------------------------------------------------
+# HTTP client
+# ---------------------------------------------------------------------------------------------------------
+
+class SynapseAdminClient:
+    """Small client over ``open_url``. Thread-safe: it keeps no per-request state."""
+
+    def __init__(self, server_url=DEFAULT_SERVER_URL, timeout=DEFAULT_TIMEOUT, validate_certs=True,
+                 access_token=None, max_ratelimit_wait=MAX_RATELIMIT_WAIT, sleep=time.sleep):
+        self.server_url = (server_url or DEFAULT_SERVER_URL).rstrip("/")
+        self.timeout = timeout
+        self.validate_certs = validate_certs
+        self.access_token = access_token
+        self.max_ratelimit_wait = max_ratelimit_wait
+        self._sleep = sleep
+        self._server_name = None
+
+    @classmethod
+    def from_module(cls, module):
+        params = module.params
+        return cls(
+            server_url=params["server_url"],
+            timeout=params["timeout"],
+            validate_certs=params["validate_certs"],
+            access_token=params.get("access_token"),
+        )
+
+    # -- transport ------------------------------------------------------------------------------------------
+
+    def request(self, method, path, body=None, query=None, auth=True, token=None):
+        """Send one request; return ``(status, decoded JSON)``. Raises ``SynapseAdminError``.
+
+        ``auth``: send the client's access token (or ``token``) as a bearer token.
+        429 answers with a short ``retry_after_ms`` are waited out a few times.
+        """
+        attempt = 0
+        while True:
+            try:
+                return self._request_once(method, path, body, query, auth, token)
+            except SynapseAdminError as exc:
+                wait = (exc.retry_after_ms or 0) / 1000.0
+                if exc.status != 429 or attempt >= MAX_RATELIMIT_RETRIES or wait > self.max_ratelimit_wait:
+                    raise
+                attempt += 1
+                self._sleep(max(wait, 0.1))
+
+    def _request_once(self, method, path, body, query, auth, token):
+        url = self.server_url + path
+        if query:
+            url += "?" + urlencode(query)
+        headers = {"Accept": "application/json"}
+        bearer = token if token is not None else (self.access_token if auth else None)
+        if bearer:
+            headers["Authorization"] = "Bearer %s" % bearer
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        where = "%s %s" % (method, path)
+        try:
+            response = open_url(
+                url, data=data, headers=headers, method=method, timeout=self.timeout,
+                validate_certs=self.validate_certs, http_agent=USER_AGENT, follow_redirects="none",
+            )
+            status = response.getcode()
+            raw = response.read()
+            content_type = response.headers.get("Content-Type", "")
+        except HTTPError as exc:
+            status = exc.code
+            try:
+                raw = exc.read()
+            except Exception:  # pylint: disable=broad-except
+                raw = b""
+            content_type = exc.headers.get("Content-Type", "") if exc.headers else ""
+            payload = _decode_json(raw)
+            if not isinstance(payload, dict):
+                raise SynapseAdminError(
+                    "%s at %s answered HTTP %s with non-JSON content (%s): %r. Is server_url the Synapse "
+                    "client listener?" % (where, self.server_url, status, content_type or "no content type",
+                                          _short(raw)),
+                    status=status,
+                )
+            raise self._api_error(where, status, payload, exc.headers)
+        except (URLError, socket.timeout, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise SynapseAdminError(
+                "Cannot reach Synapse at %s (%s): %s. Is Synapse running and server_url right?"
+                % (self.server_url, where, reason)
+            )
+        except Exception as exc:  # pylint: disable=broad-except
+            # ansible.module_utils.urls raises its own ConnectionError / SSLValidationError.
+            raise SynapseAdminError(
+                "Cannot reach Synapse at %s (%s): %s. Is Synapse running and server_url right?"
+                % (self.server_url, where, exc)
+            )
+        payload = _decode_json(raw)
+        if not isinstance(payload, dict):
+            raise SynapseAdminError(
+                "%s at %s answered HTTP %s with non-JSON content (%s): %r. Is server_url the Synapse client "
+                "listener?" % (where, self.server_url, status, content_type or "no content type", _short(raw)),
+                status=status,
+            )
+        return status, payload
+
+    def _api_error(self, where, status, payload, headers=None):
+        errcode = payload.get("errcode")
+        error = payload.get("error") or ""
+        retry_after_ms = payload.get("retry_after_ms")
+        if retry_after_ms is None and headers is not None and headers.get("Retry-After", "").isdigit():
+            retry_after_ms = int(headers.get("Retry-After")) * 1000
+        detail = "%s: %s" % (errcode, error) if errcode else error
+        if status == 401:
+            msg = ("Synapse refused the access token (%s) for %s: the token is missing, invalid or expired. "
+                   "Give the access token of a server admin." % (detail, where))
+        elif status == 403 and "not a server admin" in error:
+            msg = ("The access token does not belong to a server admin (%s, %s). Use an admin account's token, "
+                   "or make the account an admin." % (detail, where))
+        elif status == 429:
+            wait = " (retry after %.0f s)" % (retry_after_ms / 1000.0) if retry_after_ms else ""
+            msg = ("Synapse rate-limited %s%s: %s. Wait, or raise the rate limits (rc_login, rc_registration) "
+                   "for the host running the module." % (where, wait, detail))
+        elif status == 404 and errcode == "M_UNRECOGNIZED":
+            msg = ("Synapse does not serve %s on %s (%s). Is the admin API enabled on this listener, and is the "
+                   "server not delegating auth to MAS?" % (where, self.server_url, detail))
+        else:
+            msg = "Synapse answered %s with HTTP %s (%s)" % (where, status, detail or "no error text")
+        return SynapseAdminError(msg, status=status, errcode=errcode, error=error, retry_after_ms=retry_after_ms)
+
+    # -- discovery ------------------------------------------------------------------------------------------
+
+    def server_name(self, configured=None):
+        """The server_name: ``configured`` if given, else ``GET /_matrix/key/v2/server``, else whoami."""
+        if configured:
+            self._server_name = configured
+        if self._server_name:
+            return self._server_name
+        try:
+            dummy, data = self.request("GET", "/_matrix/key/v2/server", auth=False)
+            name = data.get("server_name")
+        except SynapseAdminError as exc:
+            if exc.status is None:
+                raise
+            if not self.access_token:
+                raise SynapseAdminError(
+                    "Cannot learn the server name from %s/_matrix/key/v2/server (%s). Set the server_name option."
+                    % (self.server_url, exc)
+                )
+            name = None
+        if not name and self.access_token:
+            dummy, data = self.request("GET", "/_matrix/client/v3/account/whoami")
+            user_id = data.get("user_id") or ""
+            name = user_id.split(":", 1)[1] if ":" in user_id else None
+        if not name:
+            raise SynapseAdminError("Cannot learn the server name from Synapse; set the server_name option.")
+        self._server_name = name
+        return name
+
+    # -- shared-secret registration -------------------------------------------------------------------------
+
+    def get_nonce(self):
+        dummy, data = self.request("GET", "/_synapse/admin/v1/register", auth=False)
+        nonce = data.get("nonce")
+        if not nonce:
+            raise SynapseAdminError("GET /_synapse/admin/v1/register returned no nonce: is this Synapse?")
+        return nonce
+
+    def register(self, shared_secret, username, password, admin=False, user_type=None, displayname=None,
+                 inhibit_login=True):
+        """Register through the shared-secret API. Returns the response, or ``None`` if the user exists."""
+        nonce = self.get_nonce()
+        payload = build_register_payload(shared_secret, nonce, username, password, admin, user_type,
+                                         displayname, inhibit_login)
+        try:
+            dummy, data = self.request("POST", "/_synapse/admin/v1/register", body=payload, auth=False)
+        except SynapseAdminError as exc:
+            if exc.errcode == "M_USER_IN_USE":
+                return None
+            error = exc.error or ""
+            if exc.status == 403 and "HMAC incorrect" in error:
+                raise SynapseAdminError(
+                    "Synapse rejected the shared secret (403 HMAC incorrect): shared_secret / shared_secret_file "
+                    "does not match the server's registration_shared_secret.", exc.status, exc.errcode, error)
+            if "Shared secret registration is not enabled" in error:
+                raise SynapseAdminError(
+                    "Shared-secret registration is not enabled on this server (400). Set "
+                    "registration_shared_secret_path (or registration_shared_secret) in homeserver.yaml.",
+                    exc.status, exc.errcode, error)
+            if exc.errcode == "M_INVALID_USERNAME" or error in ("Invalid username",):
+                raise SynapseAdminError("Synapse refused the user name %r: %s" % (username, error),
+                                        exc.status, exc.errcode, error)
+            if error == "Invalid user type":
+                raise SynapseAdminError("Synapse does not know user_type %r (built in: bot, support; others come "
+                                        "from the user_types setting)" % user_type, exc.status, exc.errcode, error)
+            raise
+        return data
+
+    # -- users ----------------------------------------------------------------------------------------------
+
+    def get_user(self, user_id):
+        """``GET /_synapse/admin/v2/users/<user_id>``; ``None`` when the account does not exist."""
+        try:
+            dummy, data = self.request("GET", "/_synapse/admin/v2/users/%s" % quote(user_id, safe=""))
+        except SynapseAdminError as exc:
+            if exc.status == 404 and exc.errcode == "M_NOT_FOUND":
+                return None
+            raise
+        return data
+
+    def put_user(self, user_id, body):
+        dummy, data = self.request("PUT", "/_synapse/admin/v2/users/%s" % quote(user_id, safe=""), body=body)
+        return data
+
+    def deactivate(self, user_id, erase=False):
+        dummy, data = self.request("POST", "/_synapse/admin/v1/deactivate/%s" % quote(user_id, safe=""),
+                                   body={"erase": bool(erase)})
+        return data
+
+    def profile_exists(self, user_id):
+        """True if the public profile exists, ``None`` when the server cannot tell (auth required, empty profile)."""
+        try:
+            self.request("GET", "/_matrix/client/v3/profile/%s" % quote(user_id, safe=""), auth=False)
+        except SynapseAdminError as exc:
+            if exc.status is not None and exc.status < 500:
+                return None
+            raise
+        return True
+
+    def username_available(self, localpart):
+        """Public ``/register/available``: True/False, or ``None`` when the server will not say."""
+        try:
+            dummy, data = self.request("GET", "/_matrix/client/v3/register/available", query={"username": localpart},
+                                       auth=False)
+        except SynapseAdminError as exc:
+            if exc.errcode == "M_USER_IN_USE":
+                return False
+            if exc.errcode == "M_INVALID_USERNAME":
+                raise SynapseAdminError("Synapse refused the user name %r: %s" % (localpart, exc.error),
+                                        exc.status, exc.errcode, exc.error)
+            if exc.status in (403, 429):
+                return None
+            raise
+        return bool(data.get("available"))
+
+    # -- login / logout -------------------------------------------------------------------------------------
+
+    def login(self, user, password):
+        """``m.login.password``; the login response, or ``None`` when the password is wrong."""
+        body = {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": user},
+            "password": password,
+            "initial_device_display_name": DEVICE_DISPLAY_NAME,
+        }
+        try:
+            dummy, data = self.request("POST", "/_matrix/client/v3/login", body=body, auth=False)
+        except SynapseAdminError as exc:
+            if exc.status == 403 and exc.errcode in ("M_FORBIDDEN", "M_USER_DEACTIVATED"):
+                return None
+            raise
+        return data
+
+    def logout(self, token):
+        self.request("POST", "/_matrix/client/v3/logout", body={}, token=token)
+
+    def check_password(self, user_id, password):
+        """Whether ``password`` logs ``user_id`` in; the device the check created is logged out again."""
+        data = self.login(user_id, password)
+        if data is None:
+            return False
+        token = data.get("access_token")
+        if token:
+            self.logout(token)
+        return True
+
+    # -- registration tokens --------------------------------------------------------------------------------
+
+    def list_tokens(self, valid=None):
+        query = None if valid is None else {"valid": "true" if valid else "false"}
+        dummy, data = self.request("GET", "/_synapse/admin/v1/registration_tokens", query=query)
+        return [normalize_token(item) for item in data.get("registration_tokens", [])]
+
+    def get_token(self, token):
+        try:
+            dummy, data = self.request("GET", "/_synapse/admin/v1/registration_tokens/%s" % quote(token, safe=""))
+        except SynapseAdminError as exc:
+            if exc.status == 404 and exc.errcode == "M_NOT_FOUND":
+                return None
+            raise
+        return normalize_token(data)
+
+    def create_token(self, body):
+        dummy, data = self.request("POST", "/_synapse/admin/v1/registration_tokens/new", body=body)
+        return normalize_token(data)
+
+    def update_token(self, token, body):
+        dummy, data = self.request("PUT", "/_synapse/admin/v1/registration_tokens/%s" % quote(token, safe=""),
+                                   body=body)
+        return normalize_token(data)
+
+    def delete_token(self, token):
+        self.request("DELETE", "/_synapse/admin/v1/registration_tokens/%s" % quote(token, safe=""))
+
+
+def _decode_json(raw):
+    try:
+        return json.loads(to_text(raw, errors="surrogate_or_strict"))
+    except (ValueError, TypeError):
+        return None
+
+
+class AdminSession:
+    """Admin credentials for a run: an access token, or a password login logged out again at the end.
+
+    Use as a context manager around the work; the login's device is logged out even when the work fails.
+    """
+
+    def __init__(self, module, client):
+        self.module = module
+        self.client = client
+        self._login_token = None
+
+    def __enter__(self):
+        params = self.module.params
+        if params.get("access_token"):
+            self.client.access_token = params["access_token"]
+            return self
+        data = self.client.login(params["admin_user"], params["admin_password"])
+        if data is None:
+            raise SynapseAdminError(
+                "Synapse refused the login of admin_user %s (403 Invalid username or password)." % params["admin_user"]
+            )
+        self._login_token = data.get("access_token")
+        if not self._login_token:
+            raise SynapseAdminError("The login of admin_user %s returned no access token." % params["admin_user"])
+        self.module.no_log_values.add(self._login_token)
+        self.client.access_token = self._login_token
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        if self._login_token:
+            try:
+                self.client.logout(self._login_token)
+            except SynapseAdminError as exc:
+                self.module.warn("Could not log out the device of admin_user: %s" % exc)
+            self._login_token = None
+            self.client.access_token = None
+        return False
