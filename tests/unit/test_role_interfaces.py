@@ -46,3 +46,15 @@ def test_every_option_is_described_and_typed(role):
         assert spec.get("type"), f"{role}: {name} has no type"
         assert spec.get("description"), f"{role}: {name} has no description"
         assert spec["description"] != name, f"{role}: {name} is described by its own name"
+
+
+def test_role_docs_match_argument_specs():
+    """docs/roles/<role>.md is regenerated from the argument specs (tests/harness/role_docs.py)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tests", "harness", "role_docs.py"), "--check"],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `make demo`: deploy the whole stack into one local systemd container and print how to reach it.
+# Re-running it converges the same container again (fast no-op); `make demo-destroy` removes it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+name=homeserver-demo
+port="${DEMO_PORT:-8008}"
+state=.cache/demo
+cache="${HS_CACHE_DIR:-/var/cache/homeserver-synapse}"
+mkdir -p "$state" "$cache/apt/partial" "$cache/pip"
+chmod 700 "$state"
+
+image=$(tests/harness/build_image.sh)
+
+if ! docker container inspect "$name" >/dev/null 2>&1; then
+  echo ">> starting the demo container $name (port 127.0.0.1:$port)"
+  docker run -d --name "$name" --hostname "$name" \
+    --cap-add SYS_ADMIN --cap-add NET_ADMIN --security-opt seccomp=unconfined --cgroupns host \
+    -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
+    -v "$cache/apt:/var/cache/apt/archives:rw" -v "$cache/pip:/root/.cache/pip:rw" \
+    -p "127.0.0.1:$port:8008" \
+    "$image" /lib/systemd/systemd >/dev/null
+elif [ "$(docker container inspect -f '{{.State.Running}}' "$name")" != true ]; then
+  docker start "$name" >/dev/null
+fi
+for _ in $(seq 1 30); do
+  docker exec "$name" systemctl is-system-running 2>/dev/null | grep -qE 'running|degraded' && break
+  sleep 1
+done
+
+# Secrets for the demo, generated once and kept on this machine (a real deployment uses Ansible Vault).
+if [ ! -s "$state/secrets.yml" ]; then
+  umask 077
+  printf 'demo_database_password: %s\n' "$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')" \
+    >"$state/secrets.yml"
+fi
+if [ ! -s "$state/admin-credentials" ]; then
+  umask 077
+  printf 'user=admin\npassword=%s\n' "$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')" \
+    >"$state/admin-credentials"
+fi
+
+echo ">> deploying playbooks/site.yml into $name"
+ansible-playbook -i inventories/demo playbooks/site.yml -e "@$state/secrets.yml" -e "demo_port=$port"
+
+echo ">> creating the admin account"
+admin_password=$(sed -n 's/^password=//p' "$state/admin-credentials")
+server_name=$(docker exec "$name" sed -n 's/^server_name: //p' /etc/matrix-synapse/homeserver.yaml)
+docker exec "$name" /opt/venvs/matrix-synapse/bin/register_new_matrix_user \
+  -c /etc/matrix-synapse/homeserver.yaml -u admin -p "$admin_password" --admin --exists-ok \
+  http://127.0.0.1:8008 >/dev/null
+printf 'user_id=@admin:%s\nhomeserver=http://127.0.0.1:%s\n' "$server_name" "$port" >>"$state/admin-credentials"
+sort -u -o "$state/admin-credentials" "$state/admin-credentials"
+
+echo ">> checking from the host: a password login as the admin"
+python3 - "$port" "$admin_password" <<'PY'
+import json, sys, urllib.request
+port, password = sys.argv[1], sys.argv[2]
+base = f"http://127.0.0.1:{port}"
+versions = json.load(urllib.request.urlopen(base + "/_matrix/client/versions", timeout=10))
+body = json.dumps({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "admin"},
+                   "password": password}).encode()
+request = urllib.request.Request(base + "/_matrix/client/v3/login", data=body,
+                                 headers={"Content-Type": "application/json"})
+login = json.load(urllib.request.urlopen(request, timeout=30))
+logout = urllib.request.Request(base + "/_matrix/client/v3/logout", data=b"{}", method="POST",
+                                headers={"Authorization": "Bearer " + login["access_token"]})
+urllib.request.urlopen(logout, timeout=10)
+print(f"   logged in as {login['user_id']} (spec versions up to {versions['versions'][-1]})")
+PY
+
+cat <<EOT
+
+The demo homeserver is up.
+  Homeserver URL:   http://127.0.0.1:$port   (published on this machine's loopback only)
+  Server name:      $server_name
+  Admin account:    @admin:$server_name
+  Credentials file: $(pwd)/$state/admin-credentials
+Point a Matrix client (Element, nheko, matrix-commander) at the homeserver URL and log in as admin.
+Shell into the container: docker exec -it $name bash   (journalctl -u matrix-synapse)
+Remove it:               make demo-destroy
+EOT
