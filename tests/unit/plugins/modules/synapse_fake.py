@@ -1,0 +1,358 @@
+# Copyright: (c) 2026, homeserver.synapse contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A small stand-in for Synapse's HTTP API (127.0.0.1, random port) and a helper to run modules in-process.
+
+It answers like Synapse 1.163 for the endpoints the admin modules use (status codes, errcodes and error texts
+from synapse/rest/admin/users.py, registration_tokens.py and the client login/register servlets). The HMAC is
+checked with its own implementation of the documented message layout, not with the module's code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import string
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+from ansible.module_utils.common import warnings as _warnings
+from ansible.module_utils.testing import patch_module_args
+
+LOCALPART_OK = re.compile(r"^[a-z0-9=_\-./+]+$")
+TOKEN_CHARS = set(string.ascii_letters + string.digits + "._~-")
+
+
+class SynapseError(Exception):
+    def __init__(self, status, error, errcode="M_UNKNOWN", **extra):
+        super().__init__(error)
+        self.status = status
+        self.body = {"errcode": errcode, "error": error}
+        self.body.update(extra)
+
+
+class FakeSynapse:
+    """State and behaviour of the fake homeserver. Tests poke the attributes directly."""
+
+    def __init__(self, server_name="test.local", shared_secret="s3cret-shared"):
+        self.server_name = server_name
+        self.shared_secret = shared_secret  # None: shared-secret registration disabled
+        self.enable_registration = True
+        self.html = False  # answer every request with an HTML page
+        self.key_endpoint = True  # serve /_matrix/key/v2/server
+        self.login_ratelimited = False
+        self.users = {}  # user_id -> dict(password, admin, displayname, user_type, deactivated, erased)
+        self.tokens = {}  # access token -> user_id
+        self.reg_tokens = {}  # token -> token object
+        self.nonces = set()
+        self.requests = []  # (method, path) of every request
+        self.lock = threading.Lock()
+
+    # -- helpers for tests ------------------------------------------------------------------------------------
+
+    def add_user(self, localpart, password, admin=False, displayname=..., user_type=None, deactivated=False):
+        user_id = "@%s:%s" % (localpart, self.server_name)
+        self.users[user_id] = dict(password=password, admin=admin, user_type=user_type, deactivated=deactivated,
+                                   displayname=localpart if displayname is ... else displayname, erased=False)
+        return user_id
+
+    def issue_token(self, user_id):
+        token = "syt_" + secrets.token_hex(8)
+        self.tokens[token] = user_id
+        return token
+
+    def writes(self):
+        return [(m, p) for m, p in self.requests
+                if m in ("POST", "PUT", "DELETE") and p not in ("/_matrix/client/v3/login", "/_matrix/client/v3/logout")]
+
+    def count(self, method, prefix):
+        return sum(1 for m, p in self.requests if m == method and p.startswith(prefix))
+
+    # -- request dispatch ---------------------------------------------------------------------------------------
+
+    def handle(self, method, path, query, headers, body):
+        with self.lock:
+            self.requests.append((method, path))
+            return self._route(method, path, query, headers, body)
+
+    def _auth(self, headers, admin=True):
+        value = headers.get("Authorization", "")
+        if not value.startswith("Bearer "):
+            raise SynapseError(401, "Missing access token.", "M_MISSING_TOKEN")
+        user_id = self.tokens.get(value[len("Bearer "):])
+        if user_id is None:
+            raise SynapseError(401, "Invalid access token passed.", "M_UNKNOWN_TOKEN", soft_logout=False)
+        if admin and not self.users[user_id]["admin"]:
+            raise SynapseError(403, "You are not a server admin", "M_FORBIDDEN")
+        return user_id
+
+    def _route(self, method, path, query, headers, body):
+        if path == "/_matrix/key/v2/server" and method == "GET":
+            if not self.key_endpoint:
+                raise SynapseError(404, "Unrecognized request", "M_UNRECOGNIZED")
+            return 200, {"server_name": self.server_name, "verify_keys": {}}
+        if path == "/_synapse/admin/v1/register":
+            return self._register(method, body)
+        if path == "/_matrix/client/v3/account/whoami":
+            return 200, {"user_id": self._auth(headers, admin=False)}
+        if path == "/_matrix/client/v3/login" and method == "POST":
+            return self._login(body)
+        if path == "/_matrix/client/v3/logout" and method == "POST":
+            self._auth(headers, admin=False)
+            del self.tokens[headers["Authorization"][len("Bearer "):]]
+            return 200, {}
+        if path == "/_matrix/client/v3/register/available":
+            return self._available(query)
+        match = re.match(r"^/_matrix/client/v3/profile/([^/]+)$", path)
+        if match:
+            user = self.users.get(unquote(match.group(1)))
+            if user is None or user["displayname"] is None:
+                raise SynapseError(404, "Profile was not found", "M_NOT_FOUND")
+            return 200, {"displayname": user["displayname"]}
+        match = re.match(r"^/_synapse/admin/v2/users/([^/]+)$", path)
+        if match:
+            self._auth(headers)
+            return self._user_v2(method, unquote(match.group(1)), body)
+        match = re.match(r"^/_synapse/admin/v1/deactivate/([^/]+)$", path)
+        if match and method == "POST":
+            self._auth(headers)
+            user = self.users.get(unquote(match.group(1)))
+            if user is None:
+                raise SynapseError(404, "User not found", "M_NOT_FOUND")
+            user["deactivated"] = True
+            if (body or {}).get("erase"):
+                user["erased"] = True
+                user["displayname"] = None
+            return 200, {"id_server_unbind_result": "success"}
+        if path.startswith("/_synapse/admin/v1/registration_tokens"):
+            self._auth(headers)
+            return self._reg_tokens(method, path[len("/_synapse/admin/v1/registration_tokens"):], query, body)
+        raise SynapseError(404, "Unrecognized request", "M_UNRECOGNIZED")
+
+    def _register(self, method, body):
+        if method == "GET":
+            nonce = secrets.token_hex(64)
+            self.nonces.add(nonce)
+            return 200, {"nonce": nonce}
+        if not self.shared_secret:
+            raise SynapseError(400, "Shared secret registration is not enabled")
+        if "nonce" not in body:
+            raise SynapseError(400, "nonce must be specified", "M_BAD_JSON")
+        if body["nonce"] not in self.nonces:
+            raise SynapseError(400, "unrecognised nonce")
+        self.nonces.discard(body["nonce"])
+        username, password = body["username"], body["password"]
+        user_type = body.get("user_type")
+        if user_type is not None and user_type not in ("bot", "support"):
+            raise SynapseError(400, "Invalid user type")
+        message = b"\x00".join([body["nonce"].encode(), username.encode(), password.encode(),
+                                b"admin" if body.get("admin") else b"notadmin"] + ([user_type.encode()] if user_type else []))
+        want = hmac.new(self.shared_secret.encode(), message, hashlib.sha1).hexdigest()
+        if not hmac.compare_digest(want, body.get("mac", "")):
+            raise SynapseError(403, "HMAC incorrect")
+        localpart = username.lower()
+        self._check_username(localpart)
+        user_id = "@%s:%s" % (localpart, self.server_name)
+        self.users[user_id] = dict(password=password, admin=bool(body.get("admin")), user_type=user_type,
+                                   displayname=body.get("displayname") or localpart, deactivated=False, erased=False)
+        result = {"user_id": user_id, "home_server": self.server_name}
+        if not body.get("inhibit_login"):
+            result["access_token"] = self.issue_token(user_id)
+            result["device_id"] = "DEV" + secrets.token_hex(3).upper()
+        return 200, result
+
+    def _check_username(self, localpart):
+        if not LOCALPART_OK.match(localpart):
+            raise SynapseError(400, "User ID can only contain characters a-z, 0-9, or '=_-./+'", "M_INVALID_USERNAME")
+        if localpart.startswith("_"):
+            raise SynapseError(400, "User ID may not begin with _", "M_INVALID_USERNAME")
+        if "@%s:%s" % (localpart, self.server_name) in self.users:
+            raise SynapseError(400, "User ID already taken.", "M_USER_IN_USE")
+
+    def _available(self, query):
+        if not self.enable_registration:
+            raise SynapseError(403, "Registration has been disabled", "M_FORBIDDEN")
+        self._check_username(query["username"][0])
+        return 200, {"available": True}
+
+    def _login(self, body):
+        if self.login_ratelimited:
+            raise SynapseError(429, "Too Many Requests", "M_LIMIT_EXCEEDED", retry_after_ms=266000)
+        user = body["identifier"]["user"]
+        user_id = user if user.startswith("@") else "@%s:%s" % (user.lower(), self.server_name)
+        record = self.users.get(user_id)
+        if record is None or record["password"] != body.get("password"):
+            raise SynapseError(403, "Invalid username or password", "M_FORBIDDEN")
+        if record["deactivated"]:
+            raise SynapseError(403, "This account has been deactivated", "M_USER_DEACTIVATED")
+        return 200, {"user_id": user_id, "access_token": self.issue_token(user_id), "device_id": "LOGINDEV"}
+
+    def _user_v2(self, method, user_id, body):
+        if not user_id.endswith(":" + self.server_name):
+            raise SynapseError(400, "Can only look up local users")
+        user = self.users.get(user_id)
+        if method == "GET":
+            if user is None:
+                raise SynapseError(404, "User not found", "M_NOT_FOUND")
+            return 200, self._user_json(user_id)
+        if method == "PUT":
+            if user is None:
+                raise SynapseError(500, "creating users through PUT is not used by the modules")
+            for key in ("admin", "displayname", "user_type", "password"):
+                if key in body:
+                    user[key] = body[key]
+            if "deactivated" in body:
+                if body["deactivated"] is False and user["deactivated"] and "password" not in body:
+                    raise SynapseError(400, "Must provide a password to re-activate an account.")
+                user["deactivated"] = body["deactivated"]
+            return 200, self._user_json(user_id)
+        raise SynapseError(405, "Unsupported method")
+
+    def _user_json(self, user_id):
+        user = self.users[user_id]
+        return {"name": user_id, "displayname": user["displayname"], "admin": user["admin"],
+                "deactivated": user["deactivated"], "erased": user["erased"], "user_type": user["user_type"],
+                "is_guest": False, "shadow_banned": False, "locked": False, "threepids": []}
+
+    def _reg_tokens(self, method, rest, query, body):
+        if rest == "" and method == "GET":
+            tokens = list(self.reg_tokens.values())
+            if "valid" in query:
+                now = int(time.time() * 1000)
+                valid = [t for t in tokens if (t["uses_allowed"] is None or t["pending"] + t["completed"] < t["uses_allowed"])
+                         and (t["expiry_time"] is None or t["expiry_time"] > now)]
+                tokens = valid if query["valid"][0] == "true" else [t for t in tokens if t not in valid]
+            return 200, {"registration_tokens": tokens}
+        if rest == "/new" and method == "POST":
+            token = body.get("token")
+            if token is None:
+                token = "".join(secrets.choice(string.ascii_letters) for _ in range(body.get("length", 16)))
+            if not token or len(token) > 64 or set(token) - TOKEN_CHARS:
+                raise SynapseError(400, "token must consist only of characters matched by the regex [A-Za-z0-9-_]",
+                                   "M_INVALID_PARAM")
+            self._check_token_fields(body)
+            if token in self.reg_tokens:
+                raise SynapseError(400, "Token already exists: %s" % token, "M_INVALID_PARAM")
+            self.reg_tokens[token] = {"token": token, "uses_allowed": body.get("uses_allowed"), "pending": 0,
+                                      "completed": 0, "expiry_time": body.get("expiry_time")}
+            return 200, self.reg_tokens[token]
+        name = unquote(rest.lstrip("/"))
+        if name not in self.reg_tokens:
+            raise SynapseError(404, "No such registration token: %s" % name, "M_NOT_FOUND")
+        if method == "GET":
+            return 200, self.reg_tokens[name]
+        if method == "PUT":
+            self._check_token_fields(body)
+            for key in ("uses_allowed", "expiry_time"):
+                if key in body:
+                    self.reg_tokens[name][key] = body[key]
+            return 200, self.reg_tokens[name]
+        if method == "DELETE":
+            del self.reg_tokens[name]
+            return 200, {}
+        raise SynapseError(405, "Unsupported method")
+
+    @staticmethod
+    def _check_token_fields(body):
+        uses = body.get("uses_allowed")
+        if uses is not None and (not isinstance(uses, int) or uses < 0):
+            raise SynapseError(400, "uses_allowed must be a non-negative integer or null", "M_INVALID_PARAM")
+        expiry = body.get("expiry_time")
+        if expiry is not None and expiry < int(time.time() * 1000):
+            raise SynapseError(400, "expiry_time must not be in the past", "M_INVALID_PARAM")
+
+
+def _handler_for(fake):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):  # keep pytest output clean
+            pass
+
+        def _dispatch(self):
+            split = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if fake.html:
+                return self._send(200, b"<html><body>Welcome to nginx!</body></html>", "text/html")
+            try:
+                body = json.loads(raw) if raw else {}
+                status, payload = fake.handle(self.command, split.path, parse_qs(split.query), self.headers, body)
+            except SynapseError as exc:
+                status, payload = exc.status, exc.body
+            self._send(status, json.dumps(payload).encode(), "application/json")
+
+        def _send(self, status, data, content_type):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _dispatch
+
+    return Handler
+
+
+@contextlib.contextmanager
+def serve(fake):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(fake))
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:%d" % httpd.server_address[1]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def synapse():
+    """A running fake Synapse; ``synapse.url`` is its base URL."""
+    fake = FakeSynapse()
+    with serve(fake) as url:
+        fake.url = url
+        yield fake
+
+
+@pytest.fixture
+def free_port_url():
+    """A loopback URL where nothing listens (connection refused)."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return "http://127.0.0.1:%d" % port
+
+
+def run_module(main, args, capsys, check_mode=False, diff=False, no_log=False):
+    """Run a module's ``main()`` with ``args``; return ``(failed, result dict)`` read from stdout."""
+    module_args = dict(args)
+    module_args["_ansible_check_mode"] = check_mode
+    module_args["_ansible_diff"] = diff
+    module_args["_ansible_no_log"] = no_log
+    capsys.readouterr()
+    # Warnings are collected per process; start each in-process module run with none.
+    _warnings._global_warnings.clear()  # pylint: disable=protected-access
+    _warnings._global_deprecations.clear()  # pylint: disable=protected-access
+    with patch_module_args(module_args):
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+    out = capsys.readouterr().out
+    result = json.loads(out)
+    # ansible-core 2.19 returns warnings as WarningSummary dicts, older releases as strings.
+    result["warnings"] = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
+    failed = bool(result.get("failed"))
+    assert (exit_info.value.code != 0) == failed
+    return failed, result
