@@ -6,6 +6,7 @@ cd "$(dirname "$0")/../.."
 
 name=homeserver-demo
 port="${DEMO_PORT:-8008}"
+tls_port="${DEMO_TLS_PORT:-8443}"
 state=.cache/demo
 cache="${HS_CACHE_DIR:-/var/cache/homeserver-synapse}"
 mkdir -p "$state" "$cache/apt/partial" "$cache/pip"
@@ -14,15 +15,20 @@ chmod 700 "$state"
 image=$(tests/harness/build_image.sh)
 
 if ! docker container inspect "$name" >/dev/null 2>&1; then
-  echo ">> starting the demo container $name (port 127.0.0.1:$port)"
+  echo ">> starting the demo container $name (ports 127.0.0.1:$port and 127.0.0.1:$tls_port)"
   docker run -d --name "$name" --hostname "$name" \
     --cap-add SYS_ADMIN --cap-add NET_ADMIN --security-opt seccomp=unconfined --cgroupns host \
     -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
     -v "$cache/apt:/var/cache/apt/archives:rw" -v "$cache/pip:/root/.cache/pip:rw" \
-    -p "127.0.0.1:$port:8008" \
+    -p "127.0.0.1:$port:8008" -p "127.0.0.1:$tls_port:443" \
     "$image" /lib/systemd/systemd >/dev/null
 elif [ "$(docker container inspect -f '{{.State.Running}}' "$name")" != true ]; then
   docker start "$name" >/dev/null
+fi
+if [ -z "$(docker port "$name" 443/tcp 2>/dev/null)" ]; then
+  echo "!! $name was created before nginx was part of the demo: its port 443 is not published." >&2
+  echo "!! Run 'make demo-destroy' then 'make demo' to recreate it (the demo's data is lost)." >&2
+  exit 1
 fi
 for _ in $(seq 1 30); do
   docker exec "$name" systemctl is-system-running 2>/dev/null | grep -qE 'running|degraded' && break
@@ -42,7 +48,11 @@ if [ ! -s "$state/admin-credentials" ]; then
 fi
 
 echo ">> deploying playbooks/site.yml into $name"
-ansible-playbook -i inventories/demo playbooks/site.yml -e "@$state/secrets.yml" -e "demo_port=$port"
+ansible-playbook -i inventories/demo playbooks/site.yml -e "@$state/secrets.yml" -e "demo_port=$port" \
+  -e "demo_tls_port=$tls_port"
+
+echo ">> copying the demo's private CA to $state/ca.pem"
+docker cp "$name:/etc/ssl/homeserver/ca.pem" "$state/ca.pem" >/dev/null
 
 echo ">> creating the admin account"
 admin_password=$(sed -n 's/^password=//p' "$state/admin-credentials")
@@ -50,15 +60,20 @@ server_name=$(docker exec "$name" sed -n 's/^server_name: //p' /etc/matrix-synap
 docker exec "$name" /opt/venvs/matrix-synapse/bin/register_new_matrix_user \
   -c /etc/matrix-synapse/homeserver.yaml -u admin -p "$admin_password" --admin --exists-ok \
   http://127.0.0.1:8008 >/dev/null
-printf 'user_id=@admin:%s\nhomeserver=http://127.0.0.1:%s\n' "$server_name" "$port" >>"$state/admin-credentials"
+printf 'user_id=@admin:%s\nhomeserver=https://127.0.0.1:%s\n' "$server_name" "$tls_port" >>"$state/admin-credentials"
+sed -i '/^homeserver=http:/d' "$state/admin-credentials"
 sort -u -o "$state/admin-credentials" "$state/admin-credentials"
 
-echo ">> checking from the host: a password login as the admin"
-python3 - "$port" "$admin_password" <<'PY'
-import json, sys, urllib.request
-port, password = sys.argv[1], sys.argv[2]
-base = f"http://127.0.0.1:{port}"
+echo ">> checking from the host: a password login as the admin through nginx (TLS, the demo CA)"
+python3 - "$tls_port" "$admin_password" "$state/ca.pem" "$port" <<'PY'
+import json, ssl, sys, urllib.request
+port, password, cafile, plain_port = sys.argv[1:5]
+context = ssl.create_default_context(cafile=cafile)
+https = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context))
+urllib.request.install_opener(https)
+base = f"https://127.0.0.1:{port}"
 versions = json.load(urllib.request.urlopen(base + "/_matrix/client/versions", timeout=10))
+json.load(urllib.request.urlopen(f"http://127.0.0.1:{plain_port}/_matrix/client/versions", timeout=10))
 body = json.dumps({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "admin"},
                    "password": password}).encode()
 request = urllib.request.Request(base + "/_matrix/client/v3/login", data=body,
@@ -73,7 +88,9 @@ PY
 cat <<EOT
 
 The demo homeserver is up.
-  Homeserver URL:   http://127.0.0.1:$port   (published on this machine's loopback only)
+  Homeserver URL:   https://127.0.0.1:$tls_port   (nginx + TLS, published on this machine's loopback only)
+  Demo CA:          $(pwd)/$state/ca.pem   (trust it in your client, e.g. curl --cacert, SSL_CERT_FILE)
+  Plain Synapse:    http://127.0.0.1:$port   (its listener, bypassing nginx)
   Server name:      $server_name
   Admin account:    @admin:$server_name
   Credentials file: $(pwd)/$state/admin-credentials

@@ -1,0 +1,69 @@
+"""Bad input to the reverse_proxy and certbot roles stops the play in preflight with a clear message.
+
+Same approach as test_preflight.py (its run_preflight helper): ansible-playbook on the controller with
+`--tags preflight --check`, so only the argument specs and the preflight asserts run.
+"""
+
+import pytest
+
+from test_preflight import run_preflight
+
+GOOD_PROXY = {"reverse_proxy_public_hostname": "matrix.example.com",
+              "reverse_proxy_server_name": "example.com"}
+GOOD_CERTBOT = {"certbot_domains": ["matrix.example.com", "example.com"], "certbot_agree_tos": True}
+
+
+@pytest.mark.parametrize("role, variables", [
+    ("reverse_proxy", GOOD_PROXY),
+    ("reverse_proxy", dict(GOOD_PROXY, reverse_proxy_certificate_source="selfsigned",
+                           reverse_proxy_admin_allowed_ips=["10.0.0.0/24", "2001:db8::1"])),
+    ("reverse_proxy", dict(GOOD_PROXY, reverse_proxy_certificate_source="files",
+                           reverse_proxy_certificate_file="/etc/hostname",
+                           reverse_proxy_certificate_key_file="/etc/hostname")),
+    ("certbot", GOOD_CERTBOT),
+    ("certbot", dict(GOOD_CERTBOT, certbot_acme_server="https://localhost:14000/dir")),
+])
+def test_good_input_passes(role, variables):
+    code, output = run_preflight(role, variables)
+    assert code == 0, output
+    assert "Validating arguments against arg spec" in output, output
+    assert " ok=0 " not in output, output
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ({"reverse_proxy_certificate_source": "acme"}, "reverse_proxy_certificate_source must be one of"),
+    ({"reverse_proxy_certificate_source": "files"}, "set reverse_proxy_certificate_file"),
+    ({"reverse_proxy_certificate_source": "files",
+      "reverse_proxy_certificate_file": "/nonexistent/fullchain.pem",
+      "reverse_proxy_certificate_key_file": "/nonexistent/privkey.pem"},
+     "'/nonexistent/fullchain.pem' does not exist"),
+    ({"reverse_proxy_public_hostname": ""}, "reverse_proxy_server_name 'example.com' has no delegation target"),
+    ({"reverse_proxy_public_hostname": "", "reverse_proxy_server_name": ""}, "Set reverse_proxy_public_hostname"),
+    ({"reverse_proxy_wellknown_enabled": False}, "the server name has no\ndelegation target"),
+    ({"reverse_proxy_public_hostname": "https://matrix.example.com"}, "is not a valid host name"),
+    ({"reverse_proxy_server_name": "Example.com"}, "reverse_proxy_server_name 'Example.com' is not a valid"),
+    ({"reverse_proxy_synapse_upstream": "http://127.0.0.1:8008"}, "reverse_proxy_synapse_upstream"),
+    ({"reverse_proxy_client_max_body_size": "fifty"}, "reverse_proxy_client_max_body_size"),
+    ({"reverse_proxy_admin_allowed_ips": ["everyone"]}, "reverse_proxy_admin_allowed_ips entry 'everyone'"),
+    ({"reverse_proxy_stub_status_port": 70000}, "reverse_proxy_stub_status_port"),
+])
+def test_bad_proxy_input_fails_clearly(variables, expected):
+    code, output = run_preflight("reverse_proxy", dict(GOOD_PROXY, **variables))
+    assert code != 0, output
+    assert " ".join(expected.split()) in " ".join(output.split()), output
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ({"certbot_domains": []}, "Set certbot_domains"),
+    ({"certbot_domains": ["*.example.com"]}, "certbot_domains entry '*.example.com'"),
+    ({"certbot_agree_tos": False}, "set certbot_agree_tos: true"),
+    ({"certbot_acme_server": "acme-v02.api.letsencrypt.org/directory"}, "is not a valid ACME directory URL"),
+    ({"certbot_acme_server": "http://localhost:14000/dir"}, "is not a valid ACME directory URL"),
+    ({"certbot_email": "not-an-address"}, "certbot_email 'not-an-address'"),
+    ({"certbot_acme_ca_bundle": "ca.pem"}, "certbot_acme_ca_bundle must be an absolute path"),
+    ({"certbot_key_type": "dsa"}, "certbot_key_type must be one of"),
+])
+def test_bad_certbot_input_fails_clearly(variables, expected):
+    code, output = run_preflight("certbot", dict(GOOD_CERTBOT, **variables))
+    assert code != 0, output
+    assert expected in " ".join(output.split()), output
