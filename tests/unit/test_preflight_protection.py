@@ -1,0 +1,82 @@
+"""Bad input to the protection roles (coturn, fail2ban, firewall, Synapse's TURN settings) stops the play in
+preflight with a message naming the variable, like test_preflight.py does for the core roles."""
+
+import pytest
+
+from test_preflight import GOOD_SYNAPSE, run_preflight
+
+GOOD_COTURN = {"coturn_realm": "example.com"}
+GOOD_FAIL2BAN = {}
+GOOD_FIREWALL = {}
+TURN_SYNAPSE = dict(
+    GOOD_SYNAPSE,
+    synapse_turn_uris=["turn:turn.example.com:3478?transport=udp"],
+    synapse_turn_shared_secret="0123456789abcdef0123",
+)
+
+
+@pytest.mark.parametrize("role, variables", [
+    ("coturn", GOOD_COTURN),
+    ("coturn", dict(GOOD_COTURN, coturn_static_auth_secret="a" * 32, coturn_external_ip="203.0.113.7/10.0.0.5")),
+    ("fail2ban", GOOD_FAIL2BAN),
+    ("fail2ban", {"fail2ban_bantime": "600", "fail2ban_findtime": "1h30m", "fail2ban_ignoreip": ["10.0.0.0/8"]}),
+    ("fail2ban", {"fail2ban_bantime": "-1"}),
+    ("firewall", GOOD_FIREWALL),
+    ("synapse", TURN_SYNAPSE),
+])
+def test_good_input_passes(role, variables):
+    code, output = run_preflight(role, variables)
+    assert code == 0, output
+    assert "Validating arguments against arg spec" in output, output
+    assert " ok=0 " not in output, output
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ({"coturn_realm": ""}, "Set coturn_realm"),
+    ({"coturn_realm": "https://turn.example.com"}, "must be bare"),
+    ({"coturn_static_auth_secret": "short"}, "coturn_static_auth_secret must be at least 16"),
+    ({"coturn_static_auth_secret": "has spaces in the middle of it"}, "coturn_static_auth_secret must be at least 16"),
+    ({"coturn_min_port": 60000, "coturn_max_port": 50000}, "coturn_min_port"),
+    ({"coturn_listening_port": 5349}, "two different ports"),
+    ({"coturn_external_ip": "my public ip"}, "coturn_external_ip"),
+    ({"coturn_denied_peer_ips": ["10.0.0.0/8"]}, "not CIDR"),
+    ({"coturn_tls_mode": "yes"}, "coturn_tls_mode"),
+])
+def test_bad_coturn_input_fails_clearly(variables, expected):
+    code, output = run_preflight("coturn", dict(GOOD_COTURN, **variables))
+    assert code != 0, output
+    assert expected in output, output
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ({"fail2ban_bantime": "ten minutes"}, "fail2ban_bantime ('ten minutes')"),
+    ({"fail2ban_bantime": "10 min"}, "must be\nfail2ban durations"),
+    ({"fail2ban_findtime": "soon"}, "fail2ban_findtime ('soon')"),
+    ({"fail2ban_synapse_maxretry": 0}, "fail2ban_synapse_maxretry"),
+    ({"fail2ban_ignoreip": ["my office"]}, "fail2ban_ignoreip takes IP addresses"),
+    ({"fail2ban_synapse_ports": ["http https"]}, "fail2ban_synapse_ports"),
+])
+def test_bad_fail2ban_input_fails_clearly(variables, expected):
+    code, output = run_preflight("fail2ban", dict(GOOD_FAIL2BAN, **variables))
+    assert code != 0, output
+    assert " ".join(expected.split()) in " ".join(output.split()), output
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ({"firewall_turn_relay_min_port": 60000, "firewall_turn_relay_max_port": 50000}, "firewall_turn_relay_min_port"),
+    ({"firewall_ssh_port": 2222, "ansible_connection": "ssh", "ansible_port": 22}, "lock you out"),
+])
+def test_bad_firewall_input_fails_clearly(variables, expected):
+    code, output = run_preflight("firewall", dict(GOOD_FIREWALL, **variables))
+    assert code != 0, output
+    assert expected in output, output
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ({"synapse_turn_shared_secret": ""}, "synapse_turn_shared_secret must hold coturn's static-auth-secret"),
+    ({"synapse_turn_uris": ["https://turn.example.com"]}, "each URI must look like"),
+])
+def test_bad_synapse_turn_input_fails_clearly(variables, expected):
+    code, output = run_preflight("synapse", dict(TURN_SYNAPSE, **variables))
+    assert code != 0, output
+    assert " ".join(expected.split()) in " ".join(output.split()), output
