@@ -1,0 +1,80 @@
+"""Bad monitoring input stops a play in preflight, with a message naming the variable to set.
+
+Same approach as test_preflight.py (argument specs + preflight asserts only, `--tags preflight --check`),
+with a small inventory where a case needs hosts: scrape targets come from the inventory.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOK = os.path.join(ROOT, "tests", "unit", "files", "preflight.yml")
+BIN = os.path.dirname(sys.executable)
+
+# localhost is the Prometheus host; synapse1 a remote Synapse host known only from the inventory.
+INVENTORY = """\
+[monitoring]
+localhost ansible_connection=local ansible_python_interpreter={python}
+
+[synapse]
+synapse1 monitoring_exporter_listen_address=10.0.0.5 {synapse_vars}
+"""
+
+
+def run_preflight(extra, tmp_path, synapse_vars=None):
+    env = dict(os.environ)
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, ".cache", "collections")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_LOCALHOST_WARNING"] = "false"
+    env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
+    command = [os.path.join(BIN, "ansible-playbook"), PLAYBOOK, "--check", "--tags", "preflight",
+               "-e", json.dumps(dict(extra, preflight_role="monitoring"))]
+    if synapse_vars is not None:
+        inventory = tmp_path / "hosts.ini"
+        inventory.write_text(INVENTORY.format(python=sys.executable, synapse_vars=synapse_vars))
+        command += ["-i", str(inventory)]
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("variables, synapse_vars", [
+    ({}, None),
+    ({"monitoring_prometheus_retention": "4w2d"}, None),
+    ({"monitoring_alertmanager_enabled": True,
+      "monitoring_alertmanager_webhook_url": "https://hooks.example.com/alert"}, None),
+    # a remote Synapse whose metrics listener is on a private address
+    ({}, "synapse_metrics_bind_address=10.0.0.5"),
+])
+def test_good_input_passes(variables, synapse_vars, tmp_path):
+    code, output = run_preflight(variables, tmp_path, synapse_vars)
+    assert code == 0, output
+    assert "Validating arguments against arg spec" in output, output
+    assert " ok=0 " not in output, output
+
+
+@pytest.mark.parametrize("variables, synapse_vars, expected", [
+    ({"monitoring_prometheus_retention": "15 days"}, None, "monitoring_prometheus_retention '15 days'"),
+    ({"monitoring_prometheus_retention": "15"}, None, "is not a Prometheus duration"),
+    ({"monitoring_scrape_interval": "often"}, None, "monitoring_scrape_interval ('often')"),
+    ({"monitoring_extra_scrape_hosts": [{"job": "redis", "host": "ghost.example.com", "port": 9121}]}, None,
+     "monitoring_extra_scrape_hosts names 'ghost.example.com', which is not a host of the inventory"),
+    ({"monitoring_synapse_hosts": ["ghost"]}, None,
+     "monitoring_synapse_hosts names 'ghost', which is not a host of the inventory"),
+    ({"monitoring_extra_scrape_hosts": [{"job": "node", "host": "localhost", "port": 9100}]}, "",
+     "monitoring_extra_scrape_hosts: each entry needs job"),
+    ({"monitoring_alertmanager_enabled": True}, None, "no receiver is configured"),
+    ({"monitoring_alertmanager_enabled": True, "monitoring_alertmanager_email_to": "admin@example.com"}, None,
+     "monitoring_alertmanager_smtp_smarthost"),
+    ({"monitoring_grafana_root_url": "https://example.com/grafana"}, None, "monitoring_grafana_root_url"),
+    # a remote Synapse whose metrics listener stayed on loopback
+    ({}, "", "set synapse_metrics_bind_address for synapse1"),
+    ({"monitoring_prometheus_port": "ninety"}, None, "monitoring_prometheus_port"),
+])
+def test_bad_input_fails_clearly(variables, synapse_vars, expected, tmp_path):
+    code, output = run_preflight(variables, tmp_path, synapse_vars)
+    assert code != 0, output
+    assert expected in output, output
