@@ -58,3 +58,15 @@ def test_role_docs_match_argument_specs():
         capture_output=True, text=True, check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_module_docs_match_documentation():
+    """docs/modules/<module>.md ends with the reference generated from the module (tests/harness/module_docs.py)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tests", "harness", "module_docs.py"), "--check"],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
