@@ -25,14 +25,14 @@ synapse1 monitoring_exporter_listen_address=10.0.0.5 {synapse_vars}
 """
 
 
-def run_preflight(extra, tmp_path, synapse_vars=None):
+def run_preflight(extra, tmp_path, synapse_vars=None, role="monitoring"):
     env = dict(os.environ)
     env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, ".cache", "collections")
     env["ANSIBLE_NOCOLOR"] = "1"
     env["ANSIBLE_LOCALHOST_WARNING"] = "false"
     env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
     command = [os.path.join(BIN, "ansible-playbook"), PLAYBOOK, "--check", "--tags", "preflight",
-               "-e", json.dumps(dict(extra, preflight_role="monitoring"))]
+               "-e", json.dumps(dict(extra, preflight_role=role))]
     if synapse_vars is not None:
         inventory = tmp_path / "hosts.ini"
         inventory.write_text(INVENTORY.format(python=sys.executable, synapse_vars=synapse_vars))
@@ -78,3 +78,24 @@ def test_bad_input_fails_clearly(variables, synapse_vars, expected, tmp_path):
     code, output = run_preflight(variables, tmp_path, synapse_vars)
     assert code != 0, output
     assert expected in output, output
+
+
+GOOD_SYNAPSE = {"synapse_server_name": "example.com", "synapse_database_password": "secret",
+                "synapse_metrics_enabled": True}
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ({}, None),
+    ({"synapse_metrics_bind_address": "10.0.0.5", "synapse_metrics_port": 9101}, None),
+    ({"synapse_metrics_port": 8008}, "synapse_metrics_port ('8008') must be a free TCP port other than"),
+    ({"synapse_metrics_port": 70000}, "synapse_metrics_port ('70000')"),
+    ({"synapse_metrics_bind_address": "metrics.example.com"}, "synapse_metrics_bind_address ('metrics.example.com')"),
+])
+def test_synapse_metrics_listener_input(variables, expected, tmp_path):
+    code, output = run_preflight(dict(GOOD_SYNAPSE, **variables), tmp_path, role="synapse")
+    if expected is None:
+        assert code == 0, output
+        assert " ok=0 " not in output, output
+    else:
+        assert code != 0, output
+        assert expected in output, output
