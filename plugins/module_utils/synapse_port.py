@@ -774,6 +774,11 @@ def mark(req):
             (marker["status"], marker["sqlite_path"], json.dumps(marker.get("sqlite_identity") or {}),
              json.dumps(marker.get("tables") or {}), marker.get("synapse_version")),
         )
+        dequeue = list(req.get("dequeue_updates") or [])
+        if dequeue:
+            cur.execute("SELECT to_regclass('background_updates') IS NOT NULL")
+            if cur.fetchone()[0]:
+                cur.execute("DELETE FROM background_updates WHERE update_name = ANY(%s)", (dequeue,))
         queued = []
         for name, progress, depends_on in req.get("queue_updates") or []:
             cur.execute(

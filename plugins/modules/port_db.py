@@ -393,9 +393,11 @@ class PortDb:
             self.module.exit_json(**self.result)
 
         self.result["changed"] = True
-        self.probe("mark", config=self.config, marker={
-            "status": "running", "sqlite_path": identity["path"], "sqlite_identity": identity,
-            "synapse_version": facts.get("synapse_version")})
+        # A user directory rebuild queued by an earlier completed port must not run inside synapse_port_db (its
+        # limited store cannot run it and the port fails): take it off the queue; it is queued again at the end.
+        self.probe("mark", config=self.config, dequeue_updates=[u[0] for u in REGENERATE_DIRECTORY_UPDATES],
+                   marker={"status": "running", "sqlite_path": identity["path"], "sqlite_identity": identity,
+                           "synapse_version": facts.get("synapse_version")})
         tracker = self.run_port_script(summary)
 
         # synapse_port_db touches the file when it closes it: the identity to record is the one after the port,
