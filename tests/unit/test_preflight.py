@@ -37,17 +37,20 @@ def run_preflight(role, extra):
     return proc.returncode, proc.stdout + proc.stderr
 
 
+def assert_checks_pass(code, output):
+    """The play passed, and its checks really ran (a tag mistake would skip them all and pass)."""
+    assert code == 0, output
+    assert "Validating arguments against arg spec" in output, output
+    assert " ok=0 " not in output, output
+
+
 @pytest.mark.parametrize("role, variables", [
     ("synapse", GOOD_SYNAPSE),
     ("synapse", {"synapse_server_name": "example.com", "synapse_database_engine": "sqlite3"}),
     ("postgres", GOOD_POSTGRES),
 ])
 def test_good_input_passes(role, variables):
-    code, output = run_preflight(role, variables)
-    assert code == 0, output
-    # the checks really ran (a tag mistake would skip them all and pass)
-    assert "Validating arguments against arg spec" in output, output
-    assert " ok=0 " not in output, output
+    assert_checks_pass(*run_preflight(role, variables))
 
 
 @pytest.mark.parametrize("variables, expected", [

@@ -3,7 +3,7 @@ preflight with a message naming the variable, like test_preflight.py does for th
 
 import pytest
 
-from test_preflight import GOOD_SYNAPSE, run_preflight
+from test_preflight import GOOD_SYNAPSE, assert_checks_pass, run_preflight
 
 GOOD_COTURN = {"coturn_realm": "example.com"}
 GOOD_FAIL2BAN = {}
@@ -25,10 +25,7 @@ TURN_SYNAPSE = dict(
     ("synapse", TURN_SYNAPSE),
 ])
 def test_good_input_passes(role, variables):
-    code, output = run_preflight(role, variables)
-    assert code == 0, output
-    assert "Validating arguments against arg spec" in output, output
-    assert " ok=0 " not in output, output
+    assert_checks_pass(*run_preflight(role, variables))
 
 
 @pytest.mark.parametrize("variables, expected", [
