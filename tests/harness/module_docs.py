@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 
+from docpages import sync_pages
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MARKER = "<!-- generated from the module's DOCUMENTATION by tests/harness/module_docs.py: do not edit below -->"
 
@@ -85,22 +87,9 @@ def main(argv):
     out = subprocess.run([ansible_doc, "--json", "-t", "module"] + [f"homeserver.synapse.{n}" for n in names],
                          env=env, capture_output=True, text=True, check=True).stdout
     docs = json.loads(out)
-    stale = []
-    for name in names:
-        path = os.path.join(ROOT, "docs", "modules", f"{name}.md")
-        current = open(path, encoding="utf-8").read() if os.path.exists(path) else None
-        intro = current.split(MARKER)[0] if current and MARKER in current else f"# Module `homeserver.synapse.{name}`\n\n"
-        wanted = intro + render(name, docs[f"homeserver.synapse.{name}"])
-        if current != wanted:
-            stale.append(path)
-            if "--check" not in argv:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                with open(path, "w", encoding="utf-8") as handle:
-                    handle.write(wanted)
-    if "--check" in argv and stale:
-        print("out of date (run python3 tests/harness/module_docs.py):", *stale)
-        return 1
-    return 0
+    pages = [(os.path.join(ROOT, "docs", "modules", f"{name}.md"), f"# Module `homeserver.synapse.{name}`\n\n",
+              render(name, docs[f"homeserver.synapse.{name}"])) for name in names]
+    return sync_pages(pages, MARKER, argv, "tests/harness/module_docs.py")
 
 
 if __name__ == "__main__":

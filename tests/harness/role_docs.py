@@ -12,6 +12,8 @@ import sys
 
 import yaml
 
+from docpages import sync_pages
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MARKER = "<!-- generated from meta/argument_specs.yml by tests/harness/role_docs.py: do not edit below -->"
 
@@ -46,34 +48,12 @@ def render(role):
     return "\n".join(lines) + "\n"
 
 
-def page(role):
-    path = os.path.join(ROOT, "docs", "roles", f"{role}.md")
-    intro = f"# Role `homeserver.synapse.{role}`\n\n"
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as handle:
-            current = handle.read()
-        intro = current.split(MARKER)[0]
-    else:
-        current = None
-    return path, current, intro + render(role)
-
-
 def main(argv):
     roles = sorted(d for d in os.listdir(os.path.join(ROOT, "roles"))
                    if os.path.exists(os.path.join(ROOT, "roles", d, "meta", "argument_specs.yml")))
-    stale = []
-    for role in roles:
-        path, current, wanted = page(role)
-        if current != wanted:
-            stale.append(path)
-            if "--check" not in argv:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                with open(path, "w", encoding="utf-8") as handle:
-                    handle.write(wanted)
-    if "--check" in argv and stale:
-        print("out of date (run python3 tests/harness/role_docs.py):", *stale)
-        return 1
-    return 0
+    pages = [(os.path.join(ROOT, "docs", "roles", f"{role}.md"), f"# Role `homeserver.synapse.{role}`\n\n",
+              render(role)) for role in roles]
+    return sync_pages(pages, MARKER, argv, "tests/harness/role_docs.py")
 
 
 if __name__ == "__main__":
