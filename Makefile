@@ -65,6 +65,7 @@ build: venv
 .PHONY: molecule
 molecule: venv docker
 	export HS_TEST_IMAGE=$$(tests/harness/build_image.sh); \
+	tests/harness/wheelhouse.sh "$$HS_TEST_IMAGE"; \
 	for s in $(SCENARIOS); do \
 	  echo "=== molecule scenario $$s ==="; \
 	  start=$$(date +%s); \

@@ -26,6 +26,15 @@ if docker image inspect "$tag" >/dev/null 2>&1; then
   exit 0
 fi
 
+# One build at a time: a second caller waits for the first and then finds the image.
+mkdir -p /var/lock
+exec 9>"/var/lock/hs-build-image.lock"
+flock 9
+if docker image inspect "$tag" >/dev/null 2>&1; then
+  echo "$tag"
+  exit 0
+fi
+
 command -v debootstrap >/dev/null 2>&1 || {
   echo ">> installing debootstrap" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
@@ -46,8 +55,9 @@ if compgen -G "$extra_ca_dir/*.crt" >/dev/null; then
   cp "$extra_ca_dir"/*.crt "$root/usr/local/share/ca-certificates/"
 fi
 chroot "$root" update-ca-certificates >/dev/null 2>&1
-# pip in a virtualenv bundles its own CA list on some releases: point it at the system store.
-printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$root/etc/pip.conf"
+# pip in a virtualenv bundles its own CA list on some releases: point it at the system store. find-links:
+# the test wheelhouse on the pip cache mount (tests/harness/wheelhouse.sh); pip skips it when absent.
+printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\nfind-links = /root/.cache/pip/wheelhouse\n' >"$root/etc/pip.conf"
 
 cat >"$root/etc/apt/sources.list" <<SOURCES
 deb $mirror bookworm main
