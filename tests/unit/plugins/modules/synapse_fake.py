@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from ansible.module_utils import _internal as _module_internal
 from ansible.module_utils.common import warnings as _warnings
 from ansible.module_utils.testing import patch_module_args
 
@@ -346,9 +347,17 @@ def run_module(main, args, capsys, check_mode=False, diff=False, no_log=False):
     # Warnings are collected per process; start each in-process module run with none.
     _warnings._global_warnings.clear()  # pylint: disable=protected-access
     _warnings._global_deprecations.clear()  # pylint: disable=protected-access
-    with patch_module_args(module_args):
-        with pytest.raises(SystemExit) as exit_info:
-            main()
+    # A module runs in a process of its own. Once a test has imported controller code (a filter plugin imports
+    # ansible.errors), ansible-core flags the whole process as the controller, and module warnings then go to
+    # the controller's display instead of the module's result: run main() as a module process would.
+    is_controller = _module_internal.is_controller
+    _module_internal.is_controller = False
+    try:
+        with patch_module_args(module_args):
+            with pytest.raises(SystemExit) as exit_info:
+                main()
+    finally:
+        _module_internal.is_controller = is_controller
     out = capsys.readouterr().out
     result = json.loads(out)
     # ansible-core 2.19 returns warnings as WarningSummary dicts, older releases as strings.
