@@ -20,7 +20,8 @@ DB, SYN, PROXY, MON = "10.0.0.21", "10.0.0.11", "10.0.0.31", "10.0.0.41"
 # The inputs that connect hosts (the others peers.yml sets, e.g. worker lists, are not about addresses).
 WIRED = ("synapse_database_host", "synapse_listener_bind_addresses", "synapse_metrics_bind_address",
          "postgres_listen_addresses", "postgres_synapse_allowed_hosts", "reverse_proxy_synapse_upstream",
-         "redis_bind_addresses", "monitoring_exporter_listen_address", "firewall_peer_rules")
+         "redis_bind_addresses", "monitoring_exporter_listen_address", "firewall_peer_rules",
+         "fail2ban_synapse_log_file")
 
 
 def run_peers(tmp_path, groups, hostvars=None, extra_inventories=()):
@@ -32,6 +33,7 @@ def run_peers(tmp_path, groups, hostvars=None, extra_inventories=()):
     inventory = {"all": {"vars": {"ansible_connection": "local",
                                   "ansible_python_interpreter": sys.executable},
                          "children": children}}
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
     out = tmp_path / "out"
     out.mkdir()
@@ -154,6 +156,16 @@ def test_routed_workers_are_open_to_the_proxy(tmp_path):
     ports, sources = rules(hosts["syn"])["synapse"]
     assert sources == [PROXY]
     assert ports[0] == 8008 and len(ports) > 1 and all(8100 <= p < 9000 for p in ports[1:]), ports
+
+
+def test_fail2ban_reads_every_synapse_log_with_workers(tmp_path):
+    one_host = {"postgres": ["syn"], "synapse": ["syn"], "redis": ["syn"]}
+    code, output, hosts = run_peers(tmp_path / "workers", one_host, {"syn": {"synapse_workers_preset": "small"}})
+    assert code == 0, output
+    assert hosts["syn"]["fail2ban_synapse_log_file"] == "/var/log/matrix-synapse/*.log"
+    code, output, hosts = run_peers(tmp_path / "none", one_host, {"syn": {}})
+    assert code == 0, output
+    assert "fail2ban_synapse_log_file" not in hosts["syn"], "without workers the role's default applies"
 
 
 def test_ipv6_upstream_is_bracketed(tmp_path):
