@@ -54,7 +54,7 @@ lint: venv
 
 .PHONY: unit
 unit: venv
-	pytest -q tests/unit
+	pytest -q -n auto tests/unit
 
 .PHONY: build
 build: venv

@@ -13,6 +13,9 @@ LINK = os.path.join(COLLECTIONS, "ansible_collections", "homeserver", "synapse")
 
 if not os.path.lexists(LINK):
     os.makedirs(os.path.dirname(LINK), exist_ok=True)
-    os.symlink(ROOT, LINK)
+    try:
+        os.symlink(ROOT, LINK)
+    except FileExistsError:  # another pytest-xdist worker made it first
+        pass
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
