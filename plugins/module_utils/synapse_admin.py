@@ -286,11 +286,11 @@ class SynapseAdminClient:
 
     # -- transport ------------------------------------------------------------------------------------------
 
-    def request(self, method, path, body=None, query=None, auth=True, token=None):
+    def request(self, method, path, body=None, query=None, auth=True, token=None, wait_ratelimit=True):
         """Send one request; return ``(status, decoded JSON)``. Raises ``SynapseAdminError``.
 
         ``auth``: send the client's access token (or ``token``) as a bearer token.
-        429 answers with a short ``retry_after_ms`` are waited out a few times.
+        429 answers with a short ``retry_after_ms`` are waited out a few times, unless ``wait_ratelimit`` is false.
         """
         attempt = 0
         while True:
@@ -298,7 +298,8 @@ class SynapseAdminClient:
                 return self._request_once(method, path, body, query, auth, token)
             except SynapseAdminError as exc:
                 wait = (exc.retry_after_ms or 0) / 1000.0
-                if exc.status != 429 or attempt >= MAX_RATELIMIT_RETRIES or wait > self.max_ratelimit_wait:
+                if (exc.status != 429 or not wait_ratelimit or attempt >= MAX_RATELIMIT_RETRIES
+                        or wait > self.max_ratelimit_wait):
                     raise
                 attempt += 1
                 self._sleep(max(wait, 0.1))
@@ -476,11 +477,15 @@ class SynapseAdminClient:
         return data
 
     def profile_exists(self, user_id):
-        """True if the public profile exists, ``None`` when the server cannot tell (auth required, empty profile)."""
+        """True if the public profile exists, ``None`` when the server cannot tell (auth required, empty profile).
+
+        A rate-limited look-up (429, Synapse's ``rc_profile``) raises, so a caller can stop asking.
+        """
         try:
-            self.request("GET", "/_matrix/client/v3/profile/%s" % quote(user_id, safe=""), auth=False)
+            self.request("GET", "/_matrix/client/v3/profile/%s" % quote(user_id, safe=""), auth=False,
+                         wait_ratelimit=False)
         except SynapseAdminError as exc:
-            if exc.status is not None and exc.status < 500:
+            if exc.status is not None and exc.status < 500 and exc.status != 429:
                 return None
             raise
         return True

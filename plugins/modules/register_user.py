@@ -165,6 +165,10 @@ attributes:
 notes:
   - "Synapse answers a registration of an existing name with C(400 M_USER_IN_USE); the module treats that as
     'account exists', not as an error."
+  - Without O(access_token), whether an account exists is read from its public profile. Synapse rate-limits
+    those look-ups per client address (C(rc_profile), a burst of 500, then 1 a second). After the first refusal
+    the remaining accounts are registered without looking (the result is the same; an existing name costs one
+    password hash on the server) and a warning names them. With O(access_token) the admin API is used instead.
   - The device the password check creates is logged out at once; registrations without
     O(return_access_token) create no device at all.
 seealso:
@@ -419,6 +423,7 @@ class UserManager:
         self.params = module.params
         self.token = module.params["access_token"]
         self.warnings = []
+        self.profile_limited = threading.Event()
 
     # -- probe (read-only) --------------------------------------------------------------------------------------
 
@@ -434,11 +439,30 @@ class UserManager:
             return
         if entry["state"] == "absent":
             return
-        exists = self.client.profile_exists(user_id) if user_id else None
+        exists = self.profile_exists(entry) if user_id else None
         if exists is None and self.module.check_mode:
             available = self.client.username_available(entry["localpart"])
             exists = None if available is None else not available
         entry["current"] = {} if exists else (None if exists is False else "unknown")
+
+    def profile_exists(self, entry):
+        """The public profile probe, until Synapse rate-limits it (``rc_profile``: per IP without a token).
+
+        Each refused look-up costs half a second (Synapse pauses before a 429), so after the first one the
+        remaining accounts are not looked up: they count as unknown and are registered, which Synapse refuses
+        for a name in use (the result is the same, at the price of a password hash on the server).
+        """
+        if self.profile_limited.is_set():
+            entry["probe_skipped"] = True
+            return None
+        try:
+            return self.client.profile_exists(entry["user_id"])
+        except SynapseAdminError as exc:
+            if exc.status != 429:
+                raise
+            self.profile_limited.set()
+            entry["probe_skipped"] = True
+            return None
 
     # -- plan -------------------------------------------------------------------------------------------------
 
@@ -634,6 +658,13 @@ def run(module):
     if unknown:
         manager.warnings.append("Could not tell whether these accounts exist without access_token (registration is "
                                 "closed or rate-limited); predicted as created: %s" % ", ".join(unknown))
+    limited = [entry["label"] for entry in entries if entry.get("probe_skipped")]
+    if limited:
+        manager.warnings.append("Synapse rate-limited the profile look-ups (rc_profile), so %d account(s) were sent "
+                                "to registration without looking first; Synapse refuses a name in use, after hashing "
+                                "its password. Give access_token to look accounts up through the admin API: %s%s"
+                                % (len(limited), ", ".join(limited[:10]),
+                                   " and %d more" % (len(limited) - 10) if len(limited) > 10 else ""))
     unchecked = [
         entry["label"] for entry in entries
         if not params["access_token"] and entry["state"] == "present" and entry.get("action") == "none"

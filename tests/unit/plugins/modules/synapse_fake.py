@@ -50,6 +50,7 @@ class FakeSynapse:
         self.html = False  # answer every request with an HTML page
         self.key_endpoint = True  # serve /_matrix/key/v2/server
         self.login_ratelimited = False
+        self.profile_lookups_allowed = None  # rc_profile's burst: after this many profile look-ups, 429s
         self.users = {}  # user_id -> dict(password, admin, displayname, user_type, deactivated, erased)
         self.tokens = {}  # access token -> user_id
         self.reg_tokens = {}  # token -> token object
@@ -114,6 +115,9 @@ class FakeSynapse:
             return self._available(query)
         match = re.match(r"^/_matrix/client/v3/profile/([^/]+)$", path)
         if match:
+            if self.profile_lookups_allowed is not None:
+                if self.count("GET", "/_matrix/client/v3/profile/") > self.profile_lookups_allowed:
+                    raise SynapseError(429, "Too Many Requests", "M_LIMIT_EXCEEDED", retry_after_ms=1000)
             user = self.users.get(unquote(match.group(1)))
             if user is None or user["displayname"] is None:
                 raise SynapseError(404, "Profile was not found", "M_NOT_FOUND")

@@ -269,6 +269,22 @@ def test_bulk_users(synapse, capsys, admin_token):  # noqa: F811
     assert not failed and result["changed"] is False
 
 
+def test_bulk_stops_probing_when_profiles_are_rate_limited(synapse, capsys):  # noqa: F811
+    for name in ("old1", "old2", "old3"):
+        synapse.add_user(name, "old-password")
+    synapse.profile_lookups_allowed = 2  # rc_profile's burst, used up after two look-ups
+    users = [{"user": name, "password": "new-password"} for name in ("old1", "new1", "old2", "new2", "old3", "new3")]
+    failed, result = run(capsys, synapse, users=users, shared_secret=SECRET, concurrency=1)
+    assert not failed, result
+    assert synapse.count("GET", "/_matrix/client/v3/profile/") == 3, "no look-up after the first 429"
+    assert [r["created"] for r in result["results"]] == [False, True, False, True, False, True]
+    assert [r["changed"] for r in result["results"]] == [False, True, False, True, False, True]
+    assert synapse.users["@old3:test.local"]["password"] == "old-password", "a name in use is refused, not reset"
+    # old1 and new1 were looked up; from old2 on the accounts went to registration unasked
+    assert synapse.count("POST", "/_synapse/admin/v1/register") == 5
+    assert any("rc_profile" in w and "old2" in w and "new1" not in w for w in result.get("warnings", [])), result
+
+
 def test_bulk_invalid_entry_sends_nothing(synapse, capsys):  # noqa: F811
     users = [{"user": "ok1", "password": "password-1"}, {"user": "bad name", "password": "password-2"},
              {"user": "@x:elsewhere.org", "password": "password-3", "state": "absent"}]
