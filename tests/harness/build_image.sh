@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build (once) the Debian bookworm systemd image the molecule scenarios and the demo run in.
+# Build (once) a Debian systemd image the molecule scenarios and the demo run in, for one release:
+#   tests/harness/build_image.sh [trixie|bookworm]   (default: $HS_DEBIAN_RELEASE, else trixie)
 # No registry is reachable, so the root filesystem comes from debootstrap and is loaded with `docker import`.
 # The host's extra CA certificates (/usr/local/share/ca-certificates, e.g. a TLS-inspecting proxy's CA) are
 # trusted inside the image, for apt and pip alike.
@@ -7,8 +8,12 @@
 # changes. Prints the image reference on stdout.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo="${HS_IMAGE_REPO:-homeserver-synapse/debian-bookworm-systemd}"
+release="${1:-${HS_DEBIAN_RELEASE:-trixie}}"
+case "$release" in
+  trixie | bookworm) ;;
+  *) echo "build_image.sh: release '$release' is not supported: trixie (Debian 13) or bookworm (Debian 12)" >&2; exit 2 ;;
+esac
+repo="${HS_IMAGE_REPO:-homeserver-synapse/debian-$release-systemd}"
 mirror="${HS_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 extra_ca_dir="${HS_EXTRA_CA_DIR:-/usr/local/share/ca-certificates}"
 # sudo: playbooks use `become`, as on any Ansible-managed Debian host.
@@ -16,7 +21,7 @@ packages="python3,python3-apt,systemd,systemd-sysv,dbus,ca-certificates,iproute2
 
 hash=$( {
   cat "${BASH_SOURCE[0]}"
-  echo "$mirror $packages"
+  echo "$release $mirror $packages"
   find "$extra_ca_dir" -type f -name '*.crt' -print0 2>/dev/null | sort -z | xargs -0 -r cat
 } | sha256sum | cut -c1-12)
 tag="${repo}:${hash}"
@@ -28,7 +33,7 @@ fi
 
 # One build at a time: a second caller waits for the first and then finds the image.
 mkdir -p /var/lock
-exec 9>"/var/lock/hs-build-image.lock"
+exec 9>"/var/lock/hs-build-image-$release.lock"
 flock 9
 if docker image inspect "$tag" >/dev/null 2>&1; then
   echo "$tag"
@@ -43,11 +48,11 @@ command -v debootstrap >/dev/null 2>&1 || {
 work=$(mktemp -d /var/tmp/hs-rootfs.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 root="$work/rootfs"
-cache="${HS_CACHE_DIR:-/var/cache/homeserver-synapse}/debootstrap"
+cache="${HS_CACHE_DIR:-/var/cache/homeserver-synapse}/debootstrap/$release"
 mkdir -p "$cache"
 
-echo ">> debootstrap bookworm into $root (a few minutes the first time)" >&2
-debootstrap --variant=minbase --include="$packages" --cache-dir="$cache" bookworm "$root" "$mirror" \
+echo ">> debootstrap $release into $root (a few minutes the first time)" >&2
+debootstrap --variant=minbase --include="$packages" --cache-dir="$cache" "$release" "$root" "$mirror" \
   >"$work/debootstrap.log" 2>&1 || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
 
 # Trust the host's extra CAs.
@@ -60,9 +65,9 @@ chroot "$root" update-ca-certificates >/dev/null 2>&1
 printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\nfind-links = /root/.cache/pip/wheelhouse\n' >"$root/etc/pip.conf"
 
 cat >"$root/etc/apt/sources.list" <<SOURCES
-deb $mirror bookworm main
-deb $mirror bookworm-updates main
-deb ${mirror%/debian}/debian-security bookworm-security main
+deb $mirror $release main
+deb $mirror $release-updates main
+deb ${mirror%/debian}/debian-security $release-security main
 SOURCES
 # Keep downloaded .deb files: the scenarios mount a shared cache on /var/cache/apt/archives.
 cat >"$root/etc/apt/apt.conf.d/90homeserver-synapse" <<'APT'
