@@ -13,7 +13,8 @@ BIN := $(CURDIR)/$(VENV)/bin
 COLLECTIONS := $(CURDIR)/.cache/collections
 LINK := $(COLLECTIONS)/ansible_collections/homeserver/synapse
 HS_CACHE_DIR ?= /var/cache/homeserver-synapse
-# Every scenario by default; `make molecule SCENARIOS="default synapse_sqlite"` runs a few.
+# Every scenario by default; `make molecule SCENARIOS="default synapse_sqlite"` runs a few, HS_PARALLEL at once
+# (default 2; tests/harness/run_scenarios.py). Each scenario's release is the `# release:` line of its molecule.yml.
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
 export PATH := $(BIN):$(PATH)
@@ -64,14 +65,11 @@ build: venv
 
 .PHONY: molecule
 molecule: venv docker
-	export HS_TEST_IMAGE=$$(tests/harness/build_image.sh); \
-	tests/harness/wheelhouse.sh "$$HS_TEST_IMAGE"; \
-	for s in $(SCENARIOS); do \
-	  echo "=== molecule scenario $$s ==="; \
-	  start=$$(date +%s); \
-	  molecule test -s $$s; \
-	  echo "=== scenario $$s passed in $$(( $$(date +%s) - start )) s ==="; \
-	done
+	export HS_TEST_IMAGE_TRIXIE=$$(tests/harness/build_image.sh trixie); \
+	export HS_TEST_IMAGE_BOOKWORM=$$(tests/harness/build_image.sh bookworm); \
+	tests/harness/wheelhouse.sh "$$HS_TEST_IMAGE_TRIXIE"; \
+	tests/harness/wheelhouse.sh "$$HS_TEST_IMAGE_BOOKWORM"; \
+	tests/harness/run_scenarios.py $(SCENARIOS)
 
 .PHONY: test
 test: lint unit build molecule

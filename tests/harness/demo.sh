@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: deploy the whole stack into one local systemd container and print how to reach it.
 # Re-running it converges the same container again (fast no-op); `make demo-destroy` removes it.
+# DEMO_RELEASE picks the Debian release of the container: trixie (Debian 13, the default) or bookworm (12).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -12,7 +13,8 @@ cache="${HS_CACHE_DIR:-/var/cache/homeserver-synapse}"
 mkdir -p "$state" "$cache/apt/partial" "$cache/pip"
 chmod 700 "$state"
 
-image=$(tests/harness/build_image.sh)
+release="${DEMO_RELEASE:-trixie}"
+image=$(tests/harness/build_image.sh "$release")
 
 if ! docker container inspect "$name" >/dev/null 2>&1; then
   echo ">> starting the demo container $name (ports 127.0.0.1:$port and 127.0.0.1:$tls_port)"
@@ -24,6 +26,11 @@ if ! docker container inspect "$name" >/dev/null 2>&1; then
     "$image" /lib/systemd/systemd >/dev/null
 elif [ "$(docker container inspect -f '{{.State.Running}}' "$name")" != true ]; then
   docker start "$name" >/dev/null
+fi
+if ! docker exec "$name" grep -q "VERSION_CODENAME=$release" /etc/os-release; then
+  echo "!! $name runs $(docker exec "$name" sh -c '. /etc/os-release; echo "$PRETTY_NAME"'), not $release." >&2
+  echo "!! Run 'make demo-destroy' then 'make demo' (DEMO_RELEASE=$release) to recreate it (its data is lost)." >&2
+  exit 1
 fi
 if [ -z "$(docker port "$name" 443/tcp 2>/dev/null)" ]; then
   echo "!! $name was created before nginx was part of the demo: its port 443 is not published." >&2
@@ -92,6 +99,7 @@ The demo homeserver is up.
   Demo CA:          $(pwd)/$state/ca.pem   (trust it in your client, e.g. curl --cacert, SSL_CERT_FILE)
   Plain Synapse:    http://127.0.0.1:$port   (its listener, bypassing nginx)
   Server name:      $server_name
+  Debian release:   $(docker exec "$name" sh -c '. /etc/os-release; echo "$PRETTY_NAME"')
   Admin account:    @admin:$server_name
   Credentials file: $(pwd)/$state/admin-credentials
 Point a Matrix client (Element, nheko, matrix-commander) at the homeserver URL and log in as admin.

@@ -44,5 +44,4 @@ for wheel in "$wheelhouse"/*.whl; do
     mv -f "$wheel" "$wheelhouse/${parts[0]}-${parts[1]}-1-${parts[2]}-${parts[3]}-${parts[4]}.whl"
   fi
 done
-rm -f "$wheelhouse"/.complete-*
 touch "$stamp"
