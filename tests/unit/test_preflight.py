@@ -24,6 +24,7 @@ GOOD_POSTGRES = {"postgres_synapse_password": "secret"}
 # How ansible-core reports a failed task (or loop item): its message, then where the task is. (The JSON result
 # line that follows is censored for no_log tasks.)
 TASK_FAILED = re.compile(r"^\[ERROR\]: Task failed: (?:\w+ failed: )?(.*?)\nOrigin: ", re.MULTILINE | re.DOTALL)
+COLOR = re.compile(r"\x1b\[[0-9;]*m")  # make exports ANSIBLE_FORCE_COLOR, which wins over ANSIBLE_NOCOLOR
 
 
 def run_preflight(role, extra):
@@ -48,7 +49,7 @@ def failure_message(output):
     assertion's condition and (for an argument spec) every option's description, so text found there proves
     nothing about the message.
     """
-    messages = TASK_FAILED.findall(output)
+    messages = TASK_FAILED.findall(COLOR.sub("", output))
     assert messages, "no failed task in the output:\n" + output
     return " ".join(" ".join(messages).split())
 
