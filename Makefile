@@ -1,7 +1,8 @@
 # homeserver.synapse: the two commands a fresh Debian machine needs.
 #   make demo   deploy the whole stack into a local systemd container and print how to reach it
 #   make test   lint, unit tests, collection build, every molecule scenario
-# Both install what they need (virtualenv from requirements.txt, Debian's docker.io, the base image).
+# Both install what they need (virtualenv from requirements.txt, Debian's docker.io and fail2ban, the base
+# image).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -53,8 +54,13 @@ lint: venv
 	yamllint --strict .
 	ansible-lint --profile production
 
+# The unit tests run the fail2ban filter through the real fail2ban-regex (Debian's fail2ban).
+.PHONY: fail2ban-regex
+fail2ban-regex:
+	tests/harness/ensure_fail2ban.sh
+
 .PHONY: unit
-unit: venv
+unit: venv fail2ban-regex
 	pytest -q -n auto tests/unit
 
 .PHONY: build

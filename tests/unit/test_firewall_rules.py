@@ -84,7 +84,5 @@ def test_good_peer_rules_pass_preflight():
     ({"name": "postgres", "ports": [5432], "sources": "10.0.0.11"}, "sources (a list"),
 ])
 def test_bad_peer_rules_fail_clearly(rule, expected):
-    from test_preflight import run_preflight
-    code, output = run_preflight("firewall", {"firewall_peer_rules": [rule]})
-    assert code != 0, output
-    assert expected in " ".join(output.split()), output
+    from test_preflight import assert_fails_with, run_preflight
+    assert_fails_with(*run_preflight("firewall", {"firewall_peer_rules": [rule]}), expected)

@@ -1,49 +1,83 @@
 """synapse_federation_custom_ca_list: PEM CA certificates pass the synapse role's preflight, anything else
-(a file name, a private key, garbage) stops the play with a message naming the variable.
+(a file name, a private key, a PEM block whose base64 is no certificate) stops the play with a message naming
+the variable.
 
 Same approach as test_preflight.py (its run_preflight helper): ansible-playbook on the controller with
-`--tags preflight --check`, so only the argument specs and the preflight asserts run.
+`--tags preflight --check`, so only the argument specs and the preflight's checks run (here also
+community.crypto.x509_certificate_info, which the preflight runs on the controller).
 """
+
+import datetime
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
-from test_preflight import GOOD_SYNAPSE, assert_checks_pass, run_preflight
+from test_preflight import GOOD_SYNAPSE, assert_checks_pass, assert_fails_with, run_preflight
 
-# A real (throw-away) self-signed CA certificate; only its PEM shape matters to the preflight.
-CA_PEM = """-----BEGIN CERTIFICATE-----
-MIIBfjCCASSgAwIBAgIUYjZ1m7xX2u0Qk4m1bqQJx0Lr3BUwCgYIKoZIzj0EAwIw
-FTETMBEGA1UEAwwKdGVzdCBmZWQgQ0EwHhcNMjYwMTAxMDAwMDAwWhcNMzYwMTAx
-MDAwMDAwWjAVMRMwEQYDVQQDDAp0ZXN0IGZlZCBDQTBZMBMGByqGSM49AgEGCCqG
-SM49AwEHA0IABHq7pZ5ZlSxH2lq3WfS3rj2y4HfXJwXw8k1n0m9m0r0N3A8b5bNc
-3W9N6k1x1rE2f9Pq0XbE5cXh1n2Zl8lC0Z2jUzBRMB0GA1UdDgQWBBQx0a0x0a0x
-0a0x0a0x0a0x0a0x0DAfBgNVHSMEGDAWgBQx0a0x0a0x0a0x0a0x0a0x0a0x0DAP
-BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQDa0x0a0x0a0x0a0x0a
-0x0a0x0a0x0a0x0a0x0a0x0a0wIgYa0x0a0x0a0x0a0x0a0x0a0x0a0x0a0x0a0x
------END CERTIFICATE-----
-"""
-KEY_PEM = """-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgAAAAAAAAAAAAAAAA
------END PRIVATE KEY-----
-"""
+
+def make_ca(name):
+    """A throw-away self-signed CA certificate in PEM, and its private key in PEM."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
+
+
+CA_PEM, KEY_PEM = make_ca("test federation CA")
+OTHER_CA_PEM, _ = make_ca("other federation CA")
+# PEM-shaped, but the base64 is no certificate ("Not a certificate, just base64 garbage").
+GARBAGE_PEM = ("-----BEGIN CERTIFICATE-----\nTm90IGEgY2VydGlmaWNhdGUsIGp1c3QgYmFzZTY0IGdhcmJhZ2U=\n"
+               "-----END CERTIFICATE-----\n")
+# A real certificate with a line lost in the copy.
+TRUNCATED_PEM = "\n".join(CA_PEM.splitlines()[:2] + CA_PEM.splitlines()[3:]) + "\n"
+
+
+def test_samples_are_what_they_claim():
+    assert x509.load_pem_x509_certificate(CA_PEM.encode()).extensions.get_extension_for_class(
+        x509.BasicConstraints).value.ca
+    for bad in (GARBAGE_PEM, TRUNCATED_PEM):
+        with pytest.raises(ValueError):
+            x509.load_pem_x509_certificate(bad.encode())
 
 
 @pytest.mark.parametrize("variables", [
     {"synapse_federation_custom_ca_list": [CA_PEM]},
     # a bundle of two CAs in one item; the role writes one file per certificate
-    {"synapse_federation_custom_ca_list": [CA_PEM + CA_PEM], "synapse_federation_trust_system_cas": False},
+    {"synapse_federation_custom_ca_list": [CA_PEM + OTHER_CA_PEM], "synapse_federation_trust_system_cas": False},
 ])
 def test_federation_cas_pass(variables):
     assert_checks_pass(*run_preflight("synapse", dict(GOOD_SYNAPSE, **variables)))
 
 
-@pytest.mark.parametrize("cas", [
-    ["/etc/ssl/private-ca.pem"],
-    [CA_PEM, KEY_PEM],
-    [CA_PEM + KEY_PEM],
-    ["-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"],
+@pytest.mark.parametrize("cas, item", [
+    (["/etc/ssl/private-ca.pem"], 0),
+    ([CA_PEM, KEY_PEM], 1),
+    ([CA_PEM + KEY_PEM], 0),
+    (["-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"], 0),
 ])
-def test_bad_federation_cas_fail_clearly(cas):
+def test_bad_federation_cas_fail_clearly(cas, item):
+    assert_fails_with(*run_preflight("synapse", dict(GOOD_SYNAPSE, synapse_federation_custom_ca_list=cas)),
+                      f"synapse_federation_custom_ca_list item {item} is not a CA certificate in PEM")
+
+
+@pytest.mark.parametrize("cas, block", [
+    ([GARBAGE_PEM], 0),
+    ([CA_PEM, TRUNCATED_PEM], 1),
+    ([CA_PEM + GARBAGE_PEM], 1),
+])
+def test_pem_shaped_non_certificates_fail_clearly(cas, block):
     code, output = run_preflight("synapse", dict(GOOD_SYNAPSE, synapse_federation_custom_ca_list=cas))
-    assert code != 0, output
-    assert "synapse_federation_custom_ca_list item" in output, output
-    assert "not a CA certificate in PEM" in output, output
+    assert_fails_with(code, output, "synapse_federation_custom_ca_list: the certificate block starting")
+    assert_fails_with(code, output,
+                      f"(block {block} of all items, from 0) has the PEM shape but is not an X.509 certificate")

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from test_preflight import assert_checks_pass
+from test_preflight import assert_checks_pass, assert_fails_with
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(ROOT, "tests", "unit", "files", "preflight.yml")
@@ -67,16 +67,15 @@ def test_good_input_passes(variables, synapse_vars, tmp_path):
      "monitoring_extra_scrape_hosts: each entry needs job"),
     ({"monitoring_alertmanager_enabled": True}, None, "no receiver is configured"),
     ({"monitoring_alertmanager_enabled": True, "monitoring_alertmanager_email_to": "admin@example.com"}, None,
-     "monitoring_alertmanager_smtp_smarthost"),
-    ({"monitoring_grafana_root_url": "https://example.com/grafana"}, None, "monitoring_grafana_root_url"),
+     "monitoring_alertmanager_smtp_smarthost (host:port)"),
+    ({"monitoring_grafana_root_url": "https://example.com/grafana"}, None,
+     "monitoring_grafana_root_url 'https://example.com/grafana' must be an http(s) URL ending in '/'"),
     # a remote Synapse whose metrics listener stayed on loopback
     ({}, "", "set synapse_metrics_bind_address for synapse1"),
-    ({"monitoring_prometheus_port": "ninety"}, None, "monitoring_prometheus_port"),
+    ({"monitoring_prometheus_port": "ninety"}, None, "argument 'monitoring_prometheus_port' is of type str"),
 ])
 def test_bad_input_fails_clearly(variables, synapse_vars, expected, tmp_path):
-    code, output = run_preflight(variables, tmp_path, synapse_vars)
-    assert code != 0, output
-    assert expected in output, output
+    assert_fails_with(*run_preflight(variables, tmp_path, synapse_vars), expected)
 
 
 GOOD_SYNAPSE = {"synapse_server_name": "example.com", "synapse_database_password": "secret",
@@ -93,8 +92,6 @@ GOOD_SYNAPSE = {"synapse_server_name": "example.com", "synapse_database_password
 def test_synapse_metrics_listener_input(variables, expected, tmp_path):
     code, output = run_preflight(dict(GOOD_SYNAPSE, **variables), tmp_path, role="synapse")
     if expected is None:
-        assert code == 0, output
-        assert " ok=0 " not in output, output
+        assert_checks_pass(code, output)
     else:
-        assert code != 0, output
-        assert expected in output, output
+        assert_fails_with(code, output, expected)
