@@ -70,3 +70,24 @@ def test_module_docs_match_documentation():
         capture_output=True, text=True, check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_release_vars_define_the_same_constants(role):
+    """vars/Debian-12.yml and vars/Debian-13.yml exist together and set the same internal names."""
+    releases = ("Debian-12.yml", "Debian-13.yml")
+    present = [name for name in releases if os.path.exists(os.path.join(ROOT, "roles", role, "vars", name))]
+    if not present:
+        return
+    assert present == list(releases), f"{role}: only {present}"
+    keys = [sorted(_load(role, "vars", name)) for name in releases]
+    assert keys[0] == keys[1], f"{role}: {releases[0]} sets {keys[0]}, {releases[1]} sets {keys[1]}"
+    assert all(key.startswith(f"__{role}_") for key in keys[0]), keys[0]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_checks_the_release_first(role):
+    """tasks/main.yml imports tasks/release.yml before anything else, whatever the tags."""
+    tasks = _load(role, "tasks", "main.yml")
+    assert tasks[0].get("ansible.builtin.import_tasks") == "release.yml", tasks[0]
+    assert tasks[0].get("tags") == ["always"], tasks[0]
