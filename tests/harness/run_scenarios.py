@@ -16,12 +16,15 @@ molecule's state). The longest runs start first (the times of the last run, kept
 figures below), so the slots end close together.
 
 Each slot has its own apt archive (HS_APT_CACHE=$HS_CACHE_DIR/apt/slot<N>, plus -2 and -3 for a scenario's
-second and third hosts): two containers that share one archive wait on its lock or fail.
+second and third hosts): two containers that share one archive wait on its lock or fail. A slot is held with
+a lock file for as long as its thread runs, so two runners started at once (two shells, CI and a developer)
+take different slots.
 
 After the first failure no new run starts (unless HS_KEEP_GOING=1); the exit is non-zero once the running
 ones are done. A table of every run's release, result and seconds closes the output.
 """
 
+import fcntl
 import json
 import os
 import re
@@ -84,7 +87,22 @@ class Runner:
                         return scenario, release
                 self.cond.wait()
 
-    def worker(self, slot):
+    def take_slot(self):
+        """The lowest slot number no other thread or process holds, and its open lock file (kept open)."""
+        slot = 0
+        while True:
+            slot += 1
+            os.makedirs(os.path.join(self.cache, "apt"), exist_ok=True)
+            handle = open(os.path.join(self.cache, "apt", f"slot{slot}.lock"), "w", encoding="utf-8")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                continue
+            return slot, handle
+
+    def worker(self):
+        slot, _lock = self.take_slot()
         for suffix in ("", "-2", "-3"):
             os.makedirs(os.path.join(self.cache, "apt", f"slot{slot}{suffix}", "partial"), exist_ok=True)
         while True:
@@ -134,7 +152,7 @@ def main(argv):
     runs = sorted(((s, r) for s in scenarios for r in releases_of(s)), key=lambda run: -expected(run))
     runner = Runner(runs, parallel, keep_going)
     wall = time.monotonic()
-    threads = [threading.Thread(target=runner.worker, args=(slot,)) for slot in range(1, parallel + 1)]
+    threads = [threading.Thread(target=runner.worker) for _ in range(parallel)]
     for thread in threads:
         thread.start()
     for thread in threads:
