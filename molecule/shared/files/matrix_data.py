@@ -8,7 +8,8 @@
 whose content is derived from the tag (so `check` can regenerate it on another host without sharing
 state). `check` logs in (the password hash came back too), resolves the alias, finds the room's name and
 every message in the timeline, downloads the file and compares it byte for byte. Both print one JSON line
-and exit non-zero on any failure.
+and exit non-zero on any failure. With --access-token-file, `create` keeps its session and writes it to the
+file, and `check` uses that old access token instead of logging in (a session that must survive an upgrade).
 """
 
 import argparse
@@ -16,6 +17,7 @@ import asyncio
 import hashlib
 import io
 import json
+import os
 import sys
 
 from nio import (
@@ -112,10 +114,23 @@ async def run(args):
     client = AsyncClient(args.homeserver, args.user)
     result = {"action": args.action, "user": args.user, "tag": args.tag}
     try:
-        login = expect(await client.login(args.password, device_name="matrix-data"), LoginResponse, "login")
-        result["user_id"] = login.user_id
+        if args.action == "check" and args.access_token_file:
+            # the session kept by `create --access-token-file`: it must still be valid (no new login)
+            with open(args.access_token_file, encoding="utf-8") as handle:
+                session = json.load(handle)
+            client.restore_login(session["user_id"], session["device_id"], session["access_token"])
+            result["user_id"], result["old_access_token"] = session["user_id"], True
+        else:
+            login = expect(await client.login(args.password, device_name="matrix-data"), LoginResponse, "login")
+            result["user_id"] = login.user_id
         await (create if args.action == "create" else check)(client, args, result)
-        await client.logout()
+        if args.access_token_file and args.action == "create":
+            with open(os.open(args.access_token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
+                      encoding="utf-8") as handle:
+                json.dump({"user_id": client.user_id, "device_id": client.device_id,
+                           "access_token": client.access_token}, handle)
+        elif not args.access_token_file:
+            await client.logout()
     finally:
         await client.close()
     print(json.dumps(result))
@@ -129,6 +144,8 @@ def main():
     parser.add_argument("--password", required=True)
     parser.add_argument("--server-name", required=True)
     parser.add_argument("--tag", required=True, help="names the data set (room alias, messages, file)")
+    parser.add_argument("--access-token-file",
+                        help="create: keep the session (no logout) and write it here; check: use it instead of a login")
     asyncio.run(run(parser.parse_args()))
 
 
