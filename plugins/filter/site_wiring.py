@@ -1,0 +1,384 @@
+# -*- coding: utf-8 -*-
+# Copyright: homeserver.synapse contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""How the hosts of one inventory are wired to each other: the one place that works it out.
+
+``site_wiring`` takes the inventory (groups and each host's variables and facts) and returns, for every host,
+the role inputs that connect it to its peers (database host, listener and bind addresses, the proxy's upstream
+and workers, Redis, exporters, firewall peer rules, fail2ban's log files, Synapse's metrics switch) and the
+reasons a layout cannot be wired. ``turn_uris`` gives Synapse the TURN URIs of the coturn hosts. Both are pure
+functions; ``playbooks/tasks/wiring.yml`` and ``playbooks/tasks/peer_secrets.yml`` apply them.
+
+One rule everywhere: a variable the inventory (or ``-e``) sets for a host is never computed for it. The roles'
+own defaults (ports, worker port bases) are read from ``roles/<role>/defaults/main.yml``, never copied here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+import yaml
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.homeserver.synapse.plugins.filter.synapse_workers import synapse_workers
+
+ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+IP_ADDRESS = re.compile(r"^([0-9]{1,3}\.){3}[0-9]{1,3}$|^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$")
+# The role defaults the wiring needs, by role.
+DEFAULTS_NEEDED = {
+    "synapse": ("synapse_listener_port", "synapse_metrics_port", "synapse_database_engine",
+                "synapse_workers", "synapse_workers_preset", "synapse_workers_http_port_base",
+                "synapse_workers_metrics_port_base", "synapse_workers_replication_port_base"),
+    "postgres": ("postgres_port",),
+    "redis": ("redis_port", "redis_server"),
+    "reverse_proxy": ("reverse_proxy_stub_status_port",),
+    "monitoring": ("monitoring_node_exporter_port", "monitoring_postgres_exporter_port",
+                   "monitoring_nginx_exporter_port"),
+    "coturn": ("coturn_listening_port", "coturn_tls_listening_port", "coturn_min_port", "coturn_max_port",
+               "coturn_tls_mode"),
+}
+# With workers, failed logins are logged by the worker that serves /login, in its own file.
+ALL_SYNAPSE_LOGS = "/var/log/matrix-synapse/*.log"
+
+_DEFAULTS_CACHE = {}
+
+
+def role_defaults(roles_dir=ROLES_DIR):
+    """The defaults the wiring needs, read from the roles' defaults/main.yml (literal values only)."""
+    if roles_dir not in _DEFAULTS_CACHE:
+        found = {}
+        for role, names in DEFAULTS_NEEDED.items():
+            path = os.path.join(roles_dir, role, "defaults", "main.yml")
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    data = yaml.safe_load(handle) or {}
+            except (OSError, yaml.YAMLError) as exc:
+                raise AnsibleFilterError("site_wiring: cannot read %s: %s" % (path, exc))
+            for name in names:
+                if name not in data or "{{" in str(data[name]):
+                    raise AnsibleFilterError("site_wiring: %s has no literal default for %s" % (path, name))
+                found[name] = data[name]
+        _DEFAULTS_CACHE[roles_dir] = found
+    return _DEFAULTS_CACHE[roles_dir]
+
+
+class _Host(object):
+    """One host's variables: what the inventory sets, else the role default."""
+
+    def __init__(self, name, hostvars, defaults):
+        self.name = name
+        self._vars = hostvars
+        self._defaults = defaults
+
+    def has(self, key):
+        return key in self._vars
+
+    def get(self, key, fallback=None):
+        if key in self._vars:
+            return self._vars[key]
+        return self._defaults.get(key, fallback)
+
+    def fact(self, *path):
+        """A fact of this host (None when missing: no facts gathered, e.g. a run with --limit)."""
+        value = self._vars.get("ansible_facts") or {}
+        for key in path:
+            value = value.get(key) if hasattr(value, "get") else None
+            if value is None:
+                return None
+        return value
+
+    @property
+    def address(self):
+        """The private address peers reach this host through ('' when unknown)."""
+        if self.has("homeserver_private_address"):
+            return str(self._vars["homeserver_private_address"])
+        return str(self.fact("default_ipv4", "address") or "")
+
+    @property
+    def known_as(self):
+        """Every way an inventory value may name this host."""
+        return [self.name, str(self._vars.get("homeserver_private_address", "") or ""),
+                str(self.fact("default_ipv4", "address") or ""), str(self._vars.get("ansible_host", self.name))]
+
+    @property
+    def has_ipv6_loopback(self):
+        return any(entry.get("address") == "::1" for entry in (self.fact("lo", "ipv6") or []))
+
+
+def _match(wanted, me, candidates, hosts):
+    """The candidate host an inventory value names (itself through a loopback name too), else ''."""
+    for name in candidates:
+        if wanted in hosts[name].known_as or (name == me and wanted in LOOPBACK):
+            return name
+    return ""
+
+
+def _upstream_name(value):
+    """host:port or [v6]:port -> host."""
+    return re.sub(r"^\[(.*)\]$", r"\1", re.sub(r":[0-9]+$", "", str(value)))
+
+
+def _ports(values):
+    out = []
+    for value in values:
+        value = int(value)
+        if value not in out:
+            out.append(value)
+    return out
+
+
+def _workers_of(host):
+    try:
+        return synapse_workers(host.get("synapse_workers") or [], preset=host.get("synapse_workers_preset"),
+                               http_port_base=host.get("synapse_workers_http_port_base"),
+                               metrics_port_base=host.get("synapse_workers_metrics_port_base"),
+                               replication_port_base=host.get("synapse_workers_replication_port_base"))
+    except AnsibleFilterError as exc:
+        raise AnsibleFilterError("site_wiring: the workers of %s: %s" % (host.name, exc))
+
+
+class Layout(object):
+    """The inventory's groups, seen as who serves whom."""
+
+    def __init__(self, groups, hostvars, defaults):
+        self.groups = dict((name, list(members or [])) for name, members in (groups or {}).items())
+        names = set(self.groups.get("all", []))
+        for members in self.groups.values():
+            names.update(members)
+        self.hosts = dict((name, _Host(name, hostvars[name] if name in hostvars else {}, defaults))
+                          for name in names)
+        self.postgres = self.group("postgres")
+        self.synapse = self.group("synapse")
+        self.database_of = dict((s, self._database_of(s)) for s in self.synapse)
+        self.upstream_of = dict((r, self._upstream_of(r)) for r in self.group("reverse_proxy"))
+        self.workers_of = dict((s, _workers_of(self.hosts[s])) for s in self.synapse)
+
+    def group(self, name):
+        return self.groups.get(name, [])
+
+    def _database_of(self, me):
+        """The PostgreSQL host of the inventory a Synapse host uses ('' for none or ambiguous)."""
+        host = self.hosts[me]
+        if host.get("synapse_database_engine") != "psycopg2":
+            return ""
+        if host.has("synapse_database_host"):
+            return _match(str(host.get("synapse_database_host")), me, self.postgres, self.hosts)
+        if me in self.postgres:
+            return me
+        return self.postgres[0] if len(self.postgres) == 1 else ""
+
+    def _upstream_of(self, me):
+        """The Synapse host a reverse proxy forwards to ('' for none or ambiguous)."""
+        host = self.hosts[me]
+        if host.has("reverse_proxy_synapse_upstream"):
+            return _match(_upstream_name(host.get("reverse_proxy_synapse_upstream")), me, self.synapse, self.hosts)
+        if me in self.synapse:
+            return me
+        return self.synapse[0] if len(self.synapse) == 1 else ""
+
+    def served_by(self, mapping, me):
+        """The hosts elsewhere whose peer in mapping is me."""
+        return [name for name, peer in mapping.items() if peer == me and name != me]
+
+    def address(self, name):
+        return self.hosts[name].address
+
+
+def _errors(layout, me, peers):
+    host = layout.hosts[me]
+    errors = []
+    if host.has("homeserver_private_address") and not IP_ADDRESS.match(host.address):
+        errors.append("homeserver_private_address for %s is '%s': set it to this host's IP address on the private "
+                      "network its peers reach it through (no name, no prefix)." % (me, host.address))
+    postgres, synapse = layout.postgres, layout.synapse
+    if (me in synapse and host.get("synapse_database_engine") == "psycopg2" and not host.has("synapse_database_host")
+            and len(postgres) > 1 and not peers["database"]):
+        errors.append("%s runs Synapse on PostgreSQL but is not itself in group postgres, and group postgres has %d "
+                      "hosts (%s): set synapse_database_host for %s in the inventory to the one it uses."
+                      % (me, len(postgres), ", ".join(postgres), me))
+    if (me in layout.group("reverse_proxy") and not host.has("reverse_proxy_synapse_upstream") and len(synapse) > 1
+            and not peers["upstream"]):
+        errors.append("%s is a reverse proxy but not a Synapse host, and group synapse has %d hosts (%s): set "
+                      "reverse_proxy_synapse_upstream for %s in the inventory (host:port of the Synapse listener "
+                      "it serves)." % (me, len(synapse), ", ".join(synapse), me))
+    needed = []
+    if peers["database"] not in ("", me):
+        needed.append((peers["database"], "Synapse on %s uses its PostgreSQL" % me))
+    if peers["upstream"] not in ("", me):
+        needed.append((peers["upstream"], "the reverse proxy on %s forwards to its Synapse" % me))
+    for kind, theirs, mine in (
+            ("database_clients", "its Synapse uses the PostgreSQL of %s", "Synapse on %s uses its PostgreSQL"),
+            ("proxies", "its reverse proxy forwards to Synapse on %s", "the reverse proxy on %s forwards to its Synapse"),
+            ("redis_clients", "its Synapse uses the Redis of %s", "Synapse on %s uses its Redis"),
+            ("scrapers", "its Prometheus scrapes %s", "Prometheus on %s scrapes it")):
+        for peer in peers[kind]:
+            needed.append((peer, theirs % me))
+            needed.append((me, mine % peer))
+    seen = set()
+    for name, why in needed:
+        if (name, why) in seen or layout.address(name):
+            continue
+        seen.add((name, why))
+        errors.append("No private address is known for %s, and %s: set homeserver_private_address for %s in the "
+                      "inventory, or run without --limit so that its facts are gathered." % (name, why, name))
+    return errors
+
+
+def _peers(layout, me):
+    scrapers = [m for m in layout.group("monitoring") if m != me]
+    return {
+        "database": layout.database_of.get(me, ""),
+        "upstream": layout.upstream_of.get(me, ""),
+        "database_clients": layout.served_by(layout.database_of, me),
+        "proxies": layout.served_by(layout.upstream_of, me),
+        "scrapers": scrapers,
+        "redis_clients": [s for s in layout.synapse if s != me] if me in layout.group("redis") else [],
+    }
+
+
+def _computed(layout, me, peers):
+    """Every input this host gets from the layout, before the inventory's own values are taken out."""
+    host = layout.hosts[me]
+    address = host.address
+    out = {}
+    database, upstream = peers["database"], peers["upstream"]
+    in_synapse = me in layout.synapse
+
+    if in_synapse:
+        out["synapse_metrics_enabled"] = bool(layout.group("monitoring"))
+        if database not in ("", me) or peers["proxies"] or peers["scrapers"]:
+            out["synapse_database_host"] = "localhost" if database in ("", me) else layout.address(database)
+            out["synapse_listener_bind_addresses"] = (
+                ["127.0.0.1"] + (["::1"] if host.has_ipv6_loopback else []) + [address] if peers["proxies"] else [])
+            out["synapse_metrics_bind_address"] = address if peers["scrapers"] else "127.0.0.1"
+        redis = layout.group("redis")
+        if redis:
+            cache = layout.hosts[redis[0]]
+            out["synapse_redis_host"] = "127.0.0.1" if cache.name == me else (cache.address or cache.name)
+            out["synapse_redis_port"] = int(cache.get("redis_port"))
+        if layout.workers_of[me]:
+            out["fail2ban_synapse_log_file"] = ALL_SYNAPSE_LOGS
+
+    if peers["redis_clients"]:
+        out["redis_bind_addresses"] = ["127.0.0.1", address]
+
+    if me in layout.postgres:
+        if peers["database_clients"]:
+            out["postgres_listen_addresses"] = ["localhost", address]
+            out["postgres_synapse_allowed_hosts"] = [layout.address(s) for s in peers["database_clients"]]
+        users = [s for s, db in layout.database_of.items() if db == me]
+        out["postgres_synapse_processes"] = max(sum(1 + len(layout.workers_of[s]) for s in users), 1)
+
+    if me in layout.group("reverse_proxy"):
+        if upstream not in ("", me):
+            target = layout.address(upstream)
+            target = "[%s]" % target if ":" in target else target
+            out["reverse_proxy_synapse_upstream"] = "%s:%s" % (target, layout.hosts[upstream].get("synapse_listener_port"))
+        out["reverse_proxy_synapse_workers"] = layout.workers_of.get(upstream or me, [])
+
+    if peers["scrapers"]:
+        out["monitoring_exporter_listen_address"] = address
+    # The exporters read the local services' ports from their roles' settings on the same host.
+    if me in layout.postgres:
+        out["monitoring_postgres_port"] = int(host.get("postgres_port"))
+    if me in layout.group("reverse_proxy"):
+        out["monitoring_nginx_stub_status_port"] = int(host.get("reverse_proxy_stub_status_port"))
+
+    # The firewall opens coturn's ports where coturn runs.
+    if me in layout.group("coturn"):
+        out["firewall_turn_enabled"] = True
+        out["firewall_turn_ports"] = _ports([host.get("coturn_listening_port"), host.get("coturn_tls_listening_port")])
+        out["firewall_turn_relay_min_port"] = int(host.get("coturn_min_port"))
+        out["firewall_turn_relay_max_port"] = int(host.get("coturn_max_port"))
+    return out
+
+
+def _firewall_rules(layout, me, peers, inputs):
+    """Each port between hosts open only to the peers that use it (after the inputs' final values)."""
+    host = layout.hosts[me]
+    final = dict((key, host.get(key)) for key in ("postgres_synapse_allowed_hosts",))
+    final.update((key, value) for key, value in inputs.items() if not host.has(key))
+    rules = []
+    if peers["database_clients"]:
+        rules.append({"name": "postgres", "ports": [int(host.get("postgres_port"))],
+                      "sources": list(final["postgres_synapse_allowed_hosts"] or [])})
+    if peers["redis_clients"]:
+        rules.append({"name": "redis", "ports": [int(host.get("redis_port"))],
+                      "sources": [layout.address(s) for s in peers["redis_clients"]]})
+    workers = layout.workers_of.get(me, [])
+    if peers["proxies"]:
+        routed = [w["port"] for w in workers if w.get("routed")]
+        rules.append({"name": "synapse", "ports": _ports([host.get("synapse_listener_port")] + routed),
+                      "sources": [layout.address(r) for r in peers["proxies"]]})
+    if peers["scrapers"]:
+        ports = [host.get("monitoring_node_exporter_port")]
+        if me in layout.postgres:
+            ports.append(host.get("monitoring_postgres_exporter_port"))
+        if me in layout.group("reverse_proxy"):
+            ports.append(host.get("monitoring_nginx_exporter_port"))
+        if me in layout.synapse:
+            ports.append(host.get("synapse_metrics_port"))
+            ports.extend(w["metrics_port"] for w in workers)
+        rules.append({"name": "metrics", "ports": _ports(ports),
+                      "sources": [layout.address(m) for m in peers["scrapers"]]})
+    return rules
+
+
+def _secrets(layout, me):
+    """Where the secrets Synapse needs from other roles are kept (read by playbooks/tasks/peer_secrets.yml)."""
+    out = {"coturn_hosts": [], "redis_host": "", "redis_password_file": ""}
+    if me in layout.synapse:
+        out["coturn_hosts"] = layout.group("coturn")
+        redis = layout.group("redis")
+        if redis:
+            out["redis_host"] = redis[0]
+            out["redis_password_file"] = "/etc/%s/homeserver-password" % layout.hosts[redis[0]].get("redis_server")
+    return out
+
+
+def site_wiring(groups, hostvars, roles_dir=ROLES_DIR):
+    """For every host of the inventory: its role inputs, why the layout cannot be wired, where its secrets are.
+
+    Returns {'inputs': {host: {var: value}}, 'errors': {host: [message]}, 'secrets': {host: {...}}}.
+
+    groups: the inventory's groups (name -> host names); hostvars: host name -> its variables and facts
+    (Ansible's hostvars, or plain dicts). An input the inventory sets for a host is left out of its inputs.
+    """
+    if not hasattr(groups, "get") or not hasattr(hostvars, "__contains__"):
+        raise AnsibleFilterError("site_wiring expects groups and hostvars, e.g. groups | site_wiring(hostvars)")
+    layout = Layout(groups, hostvars, role_defaults(roles_dir))
+    inputs, errors, secrets = {}, {}, {}
+    for me in sorted(layout.hosts):
+        peers = _peers(layout, me)
+        computed = _computed(layout, me, peers)
+        computed["firewall_peer_rules"] = _firewall_rules(layout, me, peers, computed)
+        host = layout.hosts[me]
+        inputs[me] = dict((key, value) for key, value in computed.items() if not host.has(key))
+        errors[me] = _errors(layout, me, peers)
+        secrets[me] = _secrets(layout, me)
+    return {"inputs": inputs, "errors": errors, "secrets": secrets}
+
+
+def turn_uris(coturn_hosts, hostvars, tls_hosts=(), roles_dir=ROLES_DIR):
+    """Synapse's turn_uris for the coturn hosts: UDP and TCP on each, turns: where TLS is on (tls_hosts)."""
+    defaults = role_defaults(roles_dir)
+    uris = []
+    for name in coturn_hosts or []:
+        host = _Host(name, hostvars[name] if name in hostvars else {}, defaults)
+        public = host.get("coturn_public_hostname") if host.has("coturn_public_hostname") else None
+        if public is None:
+            public = host.get("coturn_realm") if host.has("coturn_realm") else name
+        port = host.get("coturn_listening_port")
+        uris.extend(["turn:%s:%s?transport=udp" % (public, port), "turn:%s:%s?transport=tcp" % (public, port)])
+        if name in (tls_hosts or ()) and host.get("coturn_tls_mode") != "off":
+            uris.append("turns:%s:%s?transport=tcp" % (public, host.get("coturn_tls_listening_port")))
+    return uris
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"site_wiring": site_wiring, "turn_uris": turn_uris}

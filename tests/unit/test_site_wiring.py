@@ -1,0 +1,344 @@
+"""The cross-host wiring: the homeserver.synapse.site_wiring filter, and the task file that applies it.
+
+Most cases call the filter directly with an inventory (groups, each host's variables; no facts unless given)
+and read back each host's inputs or the reasons a layout cannot be wired. A few run
+tests/unit/files/peers.yml with ansible-playbook on inventories of local hosts to show that
+playbooks/tasks/wiring.yml hands the same inputs to the roles, that the inventory's values win there too, and
+that an impossible layout stops the play with the filter's message.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.homeserver.synapse.plugins.filter.site_wiring import role_defaults, site_wiring, turn_uris
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOK = os.path.join(ROOT, "tests", "unit", "files", "peers.yml")
+BIN = os.path.dirname(sys.executable)
+
+DB, SYN, PROXY, MON = "10.0.0.21", "10.0.0.11", "10.0.0.31", "10.0.0.41"
+# The inputs that connect hosts by address (the filter sets others too, e.g. worker lists and ports).
+WIRED = ("synapse_database_host", "synapse_listener_bind_addresses", "synapse_metrics_bind_address",
+         "postgres_listen_addresses", "postgres_synapse_allowed_hosts", "reverse_proxy_synapse_upstream",
+         "redis_bind_addresses", "monitoring_exporter_listen_address", "firewall_peer_rules",
+         "fail2ban_synapse_log_file")
+
+
+def wire(groups, hostvars=None, everything=False):
+    """The filter on an inventory; returns ({host: inputs}, {host: errors}, the whole result)."""
+    hostvars = hostvars or {}
+    names = sorted(set(h for hosts in groups.values() for h in hosts) | set(hostvars))
+    result = site_wiring(dict(groups, all=names), dict((h, dict(hostvars.get(h, {}))) for h in names))
+    inputs = dict((h, v if everything else dict((k, x) for k, x in v.items() if k in WIRED))
+                  for h, v in result["inputs"].items())
+    return inputs, result["errors"], result
+
+
+def wired_ok(groups, hostvars=None, everything=False):
+    inputs, errors, _ = wire(groups, hostvars, everything)
+    assert not any(errors.values()), errors
+    return inputs
+
+
+def run_peers(tmp_path, groups, hostvars=None, extra_inventories=()):
+    """Run playbooks/tasks/wiring.yml; return (exit code, output, {host: inputs})."""
+    hostvars = hostvars or {}
+    children = {}
+    for group, hosts in groups.items():
+        children[group] = {"hosts": {h: dict(hostvars.get(h, {})) for h in hosts}}
+    inventory = {"all": {"vars": {"ansible_connection": "local",
+                                  "ansible_python_interpreter": sys.executable},
+                         "children": children}}
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    out = tmp_path / "out"
+    out.mkdir()
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false")
+    sources = ["-i", str(tmp_path / "inventory.json")]
+    for extra in extra_inventories:
+        sources += ["-i", extra]
+    proc = subprocess.run(
+        [os.path.join(BIN, "ansible-playbook"), PLAYBOOK, *sources, "-e", f"peers_output={out}"],
+        env=env, capture_output=True, text=True, timeout=180, check=False,
+    )
+    results = {p.stem: {k: v for k, v in json.loads(p.read_text()).items() if k in WIRED}
+               for p in out.glob("*.json")}
+    return proc.returncode, proc.stdout + proc.stderr, results
+
+
+def split_layout(**extra):
+    groups = {"postgres": ["db"], "synapse": ["syn"], "reverse_proxy": ["proxy"], "monitoring": ["mon"]}
+    groups.update(extra)
+    return groups
+
+
+ADDRESSES = {"db": {"homeserver_private_address": DB}, "syn": {"homeserver_private_address": SYN},
+             "proxy": {"homeserver_private_address": PROXY}, "mon": {"homeserver_private_address": MON}}
+
+
+def rules(inputs):
+    return {r["name"]: (sorted(r["ports"]), sorted(r["sources"])) for r in inputs["firewall_peer_rules"]}
+
+
+def test_split_layout_is_wired_from_the_groups():
+    hosts = wired_ok(split_layout(), ADDRESSES)
+    assert hosts["syn"]["synapse_database_host"] == DB
+    assert hosts["syn"]["synapse_listener_bind_addresses"] == ["127.0.0.1", SYN]
+    assert hosts["syn"]["synapse_metrics_bind_address"] == SYN
+    assert hosts["db"]["postgres_listen_addresses"] == ["localhost", DB]
+    assert hosts["db"]["postgres_synapse_allowed_hosts"] == [SYN]
+    assert hosts["proxy"]["reverse_proxy_synapse_upstream"] == f"{SYN}:8008"
+    for host, address in (("db", DB), ("syn", SYN), ("proxy", PROXY)):
+        assert hosts[host]["monitoring_exporter_listen_address"] == address
+    # Prometheus' own host keeps its exporters on loopback (the monitoring role's default).
+    assert "monitoring_exporter_listen_address" not in hosts["mon"]
+    # Each port open only to the peers that use it.
+    assert rules(hosts["db"]) == {"postgres": ([5432], [SYN]), "metrics": ([9100, 9187], [MON])}
+    assert rules(hosts["syn"]) == {"synapse": ([8008], [PROXY]), "metrics": ([9000, 9100], [MON])}
+    assert rules(hosts["proxy"]) == {"metrics": ([9100, 9113], [MON])}
+    assert rules(hosts["mon"]) == {}
+
+
+def test_single_host_keeps_the_loopback_defaults():
+    groups = {g: ["one"] for g in ("postgres", "synapse", "reverse_proxy", "monitoring", "coturn")}
+    hosts = wired_ok(groups)
+    assert hosts["one"] == {"firewall_peer_rules": []}, hosts
+
+
+def test_two_homeservers_on_one_inventory_stay_apart():
+    # e.g. federation or backup tests: each host runs its own database; nothing opens to the other.
+    groups = {"postgres": ["hs1", "hs2"], "synapse": ["hs1", "hs2"], "reverse_proxy": ["hs1", "hs2"]}
+    hosts = wired_ok(groups)
+    assert hosts["hs1"] == {"firewall_peer_rules": []}, hosts
+    assert hosts["hs2"] == {"firewall_peer_rules": []}, hosts
+
+
+def test_inventory_values_win(tmp_path):
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["db"]["postgres_synapse_allowed_hosts"] = ["10.0.0.0/24"]
+    hostvars["syn"]["synapse_metrics_bind_address"] = "0.0.0.0"
+    hostvars["proxy"]["reverse_proxy_synapse_upstream"] = "10.0.0.99:8448"
+    code, output, hosts = run_peers(tmp_path, split_layout(), hostvars)
+    assert code == 0, output
+    assert hosts["db"]["postgres_synapse_allowed_hosts"] == ["10.0.0.0/24"]
+    assert rules(hosts["db"])["postgres"] == ([5432], ["10.0.0.0/24"])
+    assert hosts["syn"]["synapse_metrics_bind_address"] == "0.0.0.0"
+    assert hosts["proxy"]["reverse_proxy_synapse_upstream"] == "10.0.0.99:8448"
+    # An upstream that is no Synapse host of the inventory: Synapse is not opened to this proxy.
+    assert "synapse" not in rules(hosts["syn"])
+    assert hosts["syn"]["synapse_listener_bind_addresses"] == []
+
+
+def test_explicit_database_host_is_matched_to_its_postgres_host():
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["db2"] = {"homeserver_private_address": "10.0.0.22"}
+    hostvars["syn"]["synapse_database_host"] = "10.0.0.22"
+    hosts = wired_ok(split_layout(postgres=["db", "db2"]), hostvars)
+    assert "synapse_database_host" not in hosts["syn"], "the inventory's own value is kept"
+    assert hosts["db2"]["postgres_synapse_allowed_hosts"] == [SYN]
+    assert "postgres_synapse_allowed_hosts" not in hosts["db"]
+
+
+def test_sqlite_synapse_needs_no_database_peer():
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["syn"]["synapse_database_engine"] = "sqlite3"
+    hosts = wired_ok(split_layout(), hostvars)
+    assert "postgres_synapse_allowed_hosts" not in hosts["db"]
+    assert "postgres" not in rules(hosts["db"])
+
+
+def test_redis_is_open_to_the_synapse_hosts_only():
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["cache"] = {"homeserver_private_address": "10.0.0.51"}
+    hosts = wired_ok(split_layout(redis=["cache"]), hostvars)
+    assert rules(hosts["cache"])["redis"] == ([6379], [SYN])
+    assert hosts["cache"]["redis_bind_addresses"] == ["127.0.0.1", "10.0.0.51"]
+    assert "redis" not in rules(hosts["db"])
+
+
+def test_routed_workers_are_open_to_the_proxy():
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["syn"]["synapse_workers_preset"] = "small"
+    hostvars["cache"] = {"homeserver_private_address": "10.0.0.51"}
+    hosts = wired_ok(split_layout(redis=["cache"]), hostvars)
+    ports, sources = rules(hosts["syn"])["synapse"]
+    assert sources == [PROXY]
+    assert ports[0] == 8008 and len(ports) > 1 and all(8100 <= p < 9000 for p in ports[1:]), ports
+
+
+def test_fail2ban_reads_every_synapse_log_with_workers():
+    one_host = {"postgres": ["syn"], "synapse": ["syn"], "redis": ["syn"]}
+    hosts = wired_ok(one_host, {"syn": {"synapse_workers_preset": "small"}})
+    assert hosts["syn"]["fail2ban_synapse_log_file"] == "/var/log/matrix-synapse/*.log"
+    hosts = wired_ok(one_host, {"syn": {}})
+    assert "fail2ban_synapse_log_file" not in hosts["syn"], "without workers the role's default applies"
+
+
+def test_ipv6_upstream_is_bracketed():
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["syn"]["homeserver_private_address"] = "fd00::11"
+    hosts = wired_ok(split_layout(), hostvars)
+    assert hosts["proxy"]["reverse_proxy_synapse_upstream"] == "[fd00::11]:8008"
+
+
+@pytest.mark.parametrize("groups, hostvars, expected", [
+    # No facts and no homeserver_private_address for the database host (e.g. a run with --limit).
+    (split_layout(), {h: v for h, v in ADDRESSES.items() if h != "db"},
+     "No private address is known for db, and Synapse on syn uses its PostgreSQL: set "
+     "homeserver_private_address for db"),
+    (split_layout(), {h: v for h, v in ADDRESSES.items() if h != "syn"},
+     "No private address is known for syn"),
+    (split_layout(postgres=["db", "db2"]), ADDRESSES,
+     "set synapse_database_host for syn in the inventory"),
+    (split_layout(synapse=["syn", "syn2"]), ADDRESSES,
+     "set reverse_proxy_synapse_upstream for proxy in the inventory"),
+    (split_layout(), dict(ADDRESSES, syn={"homeserver_private_address": "matrix1.lan"}),
+     "homeserver_private_address for syn is 'matrix1.lan'"),
+])
+def test_impossible_layouts_fail_clearly(groups, hostvars, expected):
+    _, errors, _ = wire(groups, hostvars)
+    assert expected in " ".join(" ".join(e) for e in errors.values()), errors
+
+
+def test_impossible_layout_stops_the_play_with_the_message(tmp_path):
+    code, output, _ = run_peers(tmp_path, split_layout(postgres=["db", "db2"]), ADDRESSES)
+    assert code != 0, output
+    assert "set synapse_database_host for syn in the inventory" in " ".join(output.split()), output
+
+
+def test_example_inventory_is_wired(tmp_path):
+    """inventories/example, with private addresses given: every role gets its peer from the groups."""
+    addresses = {"all": {"hosts": {
+        "db1.example.com": {"homeserver_private_address": DB},
+        "matrix1.example.com": {"homeserver_private_address": SYN},
+        "proxy1.example.com": {"homeserver_private_address": PROXY},
+        "turn1.example.com": {"homeserver_private_address": "10.0.0.61"},
+        "monitor1.example.com": {"homeserver_private_address": MON},
+    }, "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                "vault_synapse_database_password": "from-the-vault"}}}
+    extra = tmp_path / "addresses.json"
+    extra.write_text(json.dumps(addresses))
+    code, output, hosts = run_peers(tmp_path, {}, extra_inventories=(os.path.join(ROOT, "inventories", "example"),
+                                                                     str(extra)))
+    assert code == 0, output
+    assert hosts["matrix1.example.com"]["synapse_database_host"] == DB
+    assert hosts["db1.example.com"]["postgres_synapse_allowed_hosts"] == [SYN]
+    assert hosts["proxy1.example.com"]["reverse_proxy_synapse_upstream"] == f"{SYN}:8008"
+    assert hosts["matrix1.example.com"]["synapse_metrics_bind_address"] == SYN
+
+
+def test_facts_give_the_address_and_ipv6_loopback():
+    facts = {h: {"ansible_facts": {"default_ipv4": {"address": v["homeserver_private_address"]},
+                                   "lo": {"ipv6": [{"address": "::1"}]}}}
+             for h, v in ADDRESSES.items()}
+    hosts = wired_ok(split_layout(), facts)
+    assert hosts["syn"]["synapse_database_host"] == DB
+    assert hosts["syn"]["synapse_listener_bind_addresses"] == ["127.0.0.1", "::1", SYN]
+    # The inventory's address wins over the facts'.
+    facts["db"]["homeserver_private_address"] = "10.9.9.9"
+    assert wired_ok(split_layout(), facts)["syn"]["synapse_database_host"] == "10.9.9.9"
+
+
+def test_synapse_gets_its_metrics_switch_and_redis():
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["cache"] = {"homeserver_private_address": "10.0.0.51", "redis_port": 6380}
+    inputs = wired_ok(split_layout(redis=["cache"]), hostvars, everything=True)
+    assert inputs["syn"]["synapse_metrics_enabled"] is True
+    assert (inputs["syn"]["synapse_redis_host"], inputs["syn"]["synapse_redis_port"]) == ("10.0.0.51", 6380)
+    assert "synapse_metrics_enabled" not in inputs["db"], "only Synapse hosts get Synapse's inputs"
+    # Without a monitoring host the metrics listener stays off; Redis on the Synapse host is reached on loopback.
+    inputs = wired_ok({"postgres": ["one"], "synapse": ["one"], "redis": ["one"]}, everything=True)
+    assert inputs["one"]["synapse_metrics_enabled"] is False
+    assert (inputs["one"]["synapse_redis_host"], inputs["one"]["synapse_redis_port"]) == ("127.0.0.1", 6379)
+
+
+def test_postgres_is_sized_for_every_synapse_process_and_the_proxy_routes_the_workers():
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["syn"]["synapse_workers_preset"] = "small"
+    hostvars["cache"] = {"homeserver_private_address": "10.0.0.51"}
+    inputs = wired_ok(split_layout(redis=["cache"]), hostvars, everything=True)
+    workers = inputs["proxy"]["reverse_proxy_synapse_workers"]
+    assert workers and all(w["port"] >= 8100 for w in workers)
+    assert inputs["db"]["postgres_synapse_processes"] == 1 + len(workers)
+    # Without workers: one process; a proxy on the Synapse host gets its (empty) worker list too.
+    inputs = wired_ok({"postgres": ["one"], "synapse": ["one"], "reverse_proxy": ["one"]}, everything=True)
+    assert inputs["one"]["postgres_synapse_processes"] == 1
+    assert inputs["one"]["reverse_proxy_synapse_workers"] == []
+
+
+def test_coturn_ports_reach_the_firewall_and_turn_uris():
+    hostvars = {"turn": {"coturn_listening_port": 3479, "coturn_min_port": 50000, "coturn_public_hostname": "turn.test"},
+                "one": {}}
+    inputs = wired_ok({"coturn": ["turn"], "synapse": ["one"]}, hostvars, everything=True)
+    assert inputs["turn"]["firewall_turn_enabled"] is True
+    assert inputs["turn"]["firewall_turn_ports"] == [3479, 5349]
+    assert (inputs["turn"]["firewall_turn_relay_min_port"], inputs["turn"]["firewall_turn_relay_max_port"]) == (50000, 65535)
+    assert "firewall_turn_enabled" not in inputs["one"], "the firewall role's default (off) where coturn is not"
+    assert turn_uris(["turn"], hostvars) == ["turn:turn.test:3479?transport=udp", "turn:turn.test:3479?transport=tcp"]
+    assert turn_uris(["turn"], hostvars, ["turn"])[-1] == "turns:turn.test:5349?transport=tcp"
+    hostvars["turn"]["coturn_tls_mode"] = "off"
+    assert len(turn_uris(["turn"], hostvars, ["turn"])) == 2, "no turns: with TLS off"
+    # The name: coturn_public_hostname, else coturn_realm, else the inventory name.
+    assert turn_uris(["t2"], {"t2": {"coturn_realm": "realm.test"}})[0] == "turn:realm.test:3478?transport=udp"
+    assert turn_uris(["t3"], {})[0] == "turn:t3:3478?transport=udp"
+
+
+def test_where_the_secrets_are_read():
+    hostvars = {"one": {}, "cache": {"redis_server": "valkey", "homeserver_private_address": "10.0.0.51"}}
+    _, _, result = wire({"synapse": ["one"], "redis": ["cache"], "coturn": ["one"]}, hostvars)
+    assert result["secrets"]["one"] == {"coturn_hosts": ["one"], "redis_host": "cache",
+                                        "redis_password_file": "/etc/valkey/homeserver-password"}
+    assert result["secrets"]["cache"] == {"coturn_hosts": [], "redis_host": "", "redis_password_file": ""}
+
+
+def test_every_inventory_value_wins():
+    """Whatever the layout computes for a host, the same variable set in its inventory is left alone."""
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["syn"]["synapse_workers_preset"] = "small"
+    hostvars["cache"] = {"homeserver_private_address": "10.0.0.51"}
+    layout = split_layout(redis=["cache"], coturn=["proxy"])
+    computed = wired_ok(layout, hostvars, everything=True)
+    for host, inputs in computed.items():
+        for name in inputs:
+            hostvars[host][name] = "from-the-inventory"
+    _, errors, result = wire(layout, hostvars)
+    assert result["inputs"] == {h: {} for h in computed}, result["inputs"]
+
+
+def test_role_defaults_come_from_the_roles(tmp_path):
+    """No default is copied: the filter reads them from roles/*/defaults/main.yml."""
+    defaults = role_defaults()
+    with open(os.path.join(ROOT, "roles", "synapse", "defaults", "main.yml"), encoding="utf-8") as handle:
+        assert defaults["synapse_listener_port"] == yaml.safe_load(handle)["synapse_listener_port"]
+    roles = tmp_path / "roles"
+    for role in os.listdir(os.path.join(ROOT, "roles")):
+        source = os.path.join(ROOT, "roles", role, "defaults", "main.yml")
+        if os.path.exists(source):
+            (roles / role / "defaults").mkdir(parents=True)
+            text = open(source, encoding="utf-8").read()
+            if role == "synapse":
+                text = text.replace("synapse_listener_port: 8008", "synapse_listener_port: 8018")
+            (roles / role / "defaults" / "main.yml").write_text(text)
+    groups = dict(split_layout(), all=list(ADDRESSES))
+    result = site_wiring(groups, ADDRESSES, roles_dir=str(roles))
+    assert result["inputs"]["proxy"]["reverse_proxy_synapse_upstream"] == f"{SYN}:8018"
+
+
+def test_a_role_default_that_is_not_literal_is_refused(tmp_path):
+    roles = tmp_path / "roles"
+    (roles / "synapse" / "defaults").mkdir(parents=True)
+    (roles / "synapse" / "defaults" / "main.yml").write_text("synapse_listener_port: \"{{ 8008 }}\"\n")
+    with pytest.raises(AnsibleFilterError, match="no literal default for synapse_listener_port"):
+        role_defaults(str(roles))
+
+
+def test_wrong_arguments_are_refused():
+    with pytest.raises(AnsibleFilterError, match="expects groups and hostvars"):
+        site_wiring(["db"], {})
