@@ -342,3 +342,31 @@ def test_a_role_default_that_is_not_literal_is_refused(tmp_path):
 def test_wrong_arguments_are_refused():
     with pytest.raises(AnsibleFilterError, match="expects groups and hostvars"):
         site_wiring(["db"], {})
+
+
+def test_docs_show_what_the_example_inventory_gets(tmp_path):
+    """docs/multi-host.md's example output is what the filter gives inventories/example."""
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
+
+    addresses = {"all": {"hosts": {"db1.example.com": {"homeserver_private_address": DB},
+                                   "matrix1.example.com": {"homeserver_private_address": SYN},
+                                   "proxy1.example.com": {"homeserver_private_address": PROXY},
+                                   "turn1.example.com": {"homeserver_private_address": "10.0.0.61"},
+                                   "monitor1.example.com": {"homeserver_private_address": MON}},
+                         "vars": {"vault_synapse_database_password": "from-the-vault"}}}
+    extra = tmp_path / "addresses.yml"
+    extra.write_text(yaml.safe_dump(addresses))
+    loader = DataLoader()
+    inventory = InventoryManager(loader=loader, sources=[os.path.join(ROOT, "inventories", "example"), str(extra)])
+    manager = VariableManager(loader=loader, inventory=inventory)
+    groups = dict((name, [h.name for h in group.get_hosts()]) for name, group in inventory.groups.items())
+    hostvars = dict((h.name, manager.get_vars(host=h, include_hostvars=False)) for h in inventory.get_hosts())
+    result = site_wiring(groups, hostvars)
+    assert not any(result["errors"].values()), result["errors"]
+
+    with open(os.path.join(ROOT, "docs", "multi-host.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    block = text.split("the filter gives:\n\n```yaml\n", 1)[1].split("```", 1)[0]
+    assert yaml.safe_load(block) == result["inputs"]
