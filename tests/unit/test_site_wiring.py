@@ -370,3 +370,30 @@ def test_docs_show_what_the_example_inventory_gets(tmp_path):
         text = handle.read()
     block = text.split("the filter gives:\n\n```yaml\n", 1)[1].split("```", 1)[0]
     assert yaml.safe_load(block) == result["inputs"]
+
+
+def _applies_synapse_role(node):
+    """Whether a play or task list (any nesting) applies the synapse role."""
+    text = json.dumps(node)
+    return '"homeserver.synapse.synapse"' in text
+
+
+def _imports(node, name):
+    return ('"tasks/%s"' % name) in json.dumps(node) or ('/%s"' % name) in json.dumps(node)
+
+
+@pytest.mark.parametrize("playbook", sorted(p for p in os.listdir(os.path.join(ROOT, "playbooks")) if p.endswith(".yml")))
+def test_every_play_that_applies_synapse_is_wired(playbook):
+    """A play that applies the synapse role after the wiring and with the peers' secrets writes the same
+    homeserver.yaml as site.yml (TURN, metrics, Redis); without them it would drop them."""
+    with open(os.path.join(ROOT, "playbooks", playbook), encoding="utf-8") as handle:
+        plays = yaml.safe_load(handle) or []
+    wired = False
+    for play in plays:
+        if play.get("ansible.builtin.import_playbook") == "wire_hosts.yml":
+            wired = True
+            continue
+        if _applies_synapse_role({k: v for k, v in play.items() if k in ("roles", "pre_tasks", "tasks")}):
+            assert wired, f"{playbook}: play '{play.get('name')}' applies the synapse role before wire_hosts.yml"
+            assert _imports(play, "peer_secrets.yml"), (
+                f"{playbook}: play '{play.get('name')}' applies the synapse role without tasks/peer_secrets.yml")
