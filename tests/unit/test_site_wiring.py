@@ -46,7 +46,7 @@ def wired_ok(groups, hostvars=None, everything=False):
     return inputs
 
 
-def run_peers(tmp_path, groups, hostvars=None, extra_inventories=()):
+def run_peers(tmp_path, groups, hostvars=None, extra_inventories=(), extra_vars=()):
     """Run playbooks/tasks/wiring.yml; return (exit code, output, {host: inputs})."""
     hostvars = hostvars or {}
     children = {}
@@ -65,7 +65,7 @@ def run_peers(tmp_path, groups, hostvars=None, extra_inventories=()):
     for extra in extra_inventories:
         sources += ["-i", extra]
     proc = subprocess.run(
-        [os.path.join(BIN, "ansible-playbook"), PLAYBOOK, *sources, "-e", f"peers_output={out}"],
+        [os.path.join(BIN, "ansible-playbook"), PLAYBOOK, *sources, "-e", f"peers_output={out}", *extra_vars],
         env=env, capture_output=True, text=True, timeout=180, check=False,
     )
     results = {p.stem: {k: v for k, v in json.loads(p.read_text()).items() if k in WIRED}
@@ -397,3 +397,12 @@ def test_every_play_that_applies_synapse_is_wired(playbook):
             assert wired, f"{playbook}: play '{play.get('name')}' applies the synapse role before wire_hosts.yml"
             assert _imports(play, "peer_secrets.yml"), (
                 f"{playbook}: play '{play.get('name')}' applies the synapse role without tasks/peer_secrets.yml")
+
+
+def test_peer_secrets_do_nothing_without_coturn_or_redis(tmp_path):
+    """tasks/peer_secrets.yml on a Synapse host of a layout with neither: nothing to read, no failure."""
+    code, output, hosts = run_peers(tmp_path, {"postgres": ["one"], "synapse": ["one"]},
+                                    extra_vars=("-e", "peers_secrets=true"))
+    assert code == 0, output
+    assert "Read coturn's shared secret" in output and "Read Redis's password" in output, output
+    assert hosts["one"] == {"firewall_peer_rules": []}
