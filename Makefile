@@ -1,6 +1,6 @@
 # homeserver.synapse: the two commands a fresh Debian machine needs.
 #   make demo   deploy the whole stack into a local systemd container and print how to reach it
-#   make test   lint, unit tests, collection build, every molecule scenario
+#   make test   lint, ansible-test sanity, unit tests, collection build, every molecule scenario
 # Both install what they need (virtualenv from requirements.txt, Debian's docker.io and fail2ban, the base
 # image).
 
@@ -27,8 +27,8 @@ export ANSIBLE_FORCE_COLOR := 1
 .PHONY: help
 help:
 	@echo "make demo   - deploy the whole stack into a local demo container"
-	@echo "make test   - lint, unit tests, collection build and every molecule scenario"
-	@echo "other targets: venv lint unit build molecule bench-deploy demo-destroy clean"
+	@echo "make test   - lint, sanity, unit tests, collection build and every molecule scenario"
+	@echo "other targets: venv lint sanity unit build molecule bench-deploy demo-destroy clean"
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ fail2ban-regex:
 unit: venv fail2ban-regex
 	pytest -q -n auto tests/unit
 
+# ansible-test sanity, the checks every Galaxy collection runs (tests/harness/sanity.sh).
+.PHONY: sanity
+sanity: venv
+	tests/harness/sanity.sh
+
 .PHONY: build
 build: venv
 	rm -rf .cache/build
@@ -78,7 +83,7 @@ molecule: venv docker
 	tests/harness/run_scenarios.py $(SCENARIOS)
 
 .PHONY: test
-test: lint unit build molecule
+test: lint sanity unit build molecule
 
 .PHONY: demo
 demo: venv docker

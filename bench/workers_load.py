@@ -95,7 +95,7 @@ def main():
     procs = [multiprocessing.Process(target=worker_process, args=(chunk, duration, queue)) for chunk in chunks if chunk]
     for p in procs:
         p.start()
-    results = [r for _ in procs for r in queue.get()]
+    results = [r for _unused in procs for r in queue.get()]
     for p in procs:
         p.join()
     merged = {"send": [], "sync": []}

@@ -282,10 +282,11 @@ def _computed(layout, me, peers):
 
     if peers["scrapers"]:
         out["monitoring_exporter_listen_address"] = address
-    # The exporters read the local services' ports from their roles' settings on the same host.
-    if me in layout.postgres:
+    # The exporters read the local services' ports from their roles' settings on the same host (where the
+    # service runs, or wherever the inventory sets that port: an nginx the collection does not manage).
+    if me in layout.postgres or host.has("postgres_port"):
         out["monitoring_postgres_port"] = int(host.get("postgres_port"))
-    if me in layout.group("reverse_proxy"):
+    if me in layout.group("reverse_proxy") or host.has("reverse_proxy_stub_status_port"):
         out["monitoring_nginx_stub_status_port"] = int(host.get("reverse_proxy_stub_status_port"))
 
     # The firewall opens coturn's ports where coturn runs.

@@ -33,7 +33,7 @@ description:
   - Synapse must not be writing to O(sqlite_database) during the port; port a snapshot while it runs, then stop it and
     port the live file (see the operations documentation).
 author:
-  - homeserver.synapse contributors
+  - homeserver.synapse maintainers (!UNKNOWN)
 options:
   sqlite_database:
     description:
@@ -82,9 +82,11 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Runs every preflight check and reports the tables and row counts that would be ported, without writing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 notes:
   - Tables C(synapse_port_db) does not copy are left out of the comparison and listed in RV(skipped_tables) with the

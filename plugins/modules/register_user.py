@@ -23,7 +23,7 @@ description:
     uses O(server_name) when set, else asks C(GET /_matrix/key/v2/server) (needs the C(federation) resource on the
     listener), else C(GET /_matrix/client/v3/account/whoami) with O(access_token)."
 author:
-  - homeserver.synapse contributors
+  - homeserver.synapse maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - homeserver.synapse.synapse_admin
 options:

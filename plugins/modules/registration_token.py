@@ -17,7 +17,7 @@ description:
   - The API works whatever the configuration; to make registration require a token set C(enable_registration) and
     C(registration_requires_token) in C(homeserver.yaml).
 author:
-  - homeserver.synapse contributors
+  - homeserver.synapse maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - homeserver.synapse.synapse_admin
   - homeserver.synapse.synapse_admin.admin_auth

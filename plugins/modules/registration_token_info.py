@@ -14,7 +14,7 @@ description:
   - Reads registration tokens through Synapse's admin API C(/_synapse/admin/v1/registration_tokens).
   - Read-only; never reports a change.
 author:
-  - homeserver.synapse contributors
+  - homeserver.synapse maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - homeserver.synapse.synapse_admin
   - homeserver.synapse.synapse_admin.admin_auth

@@ -152,7 +152,7 @@ def main(argv):
     runs = sorted(((s, r) for s in scenarios for r in releases_of(s)), key=lambda run: -expected(run))
     runner = Runner(runs, parallel, keep_going)
     wall = time.monotonic()
-    threads = [threading.Thread(target=runner.worker) for _ in range(parallel)]
+    threads = [threading.Thread(target=runner.worker) for _unused in range(parallel)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -169,7 +169,7 @@ def main(argv):
         state, seconds = runner.results.get(f"{scenario}@{release}", ("not run", 0))
         print(f"{scenario:<16} {release:<9} {state:<8} {seconds}")
     print(f"{len(runs)} scenario runs, {parallel} at a time: {wall} s of wall time, "
-          f"{sum(seconds for _, seconds in runner.results.values())} s of scenario time")
+          f"{sum(seconds for _unused, seconds in runner.results.values())} s of scenario time")
     return 1 if runner.failed else 0
 
 

@@ -35,7 +35,7 @@ def make_ca(name):
 
 
 CA_PEM, KEY_PEM = make_ca("test federation CA")
-OTHER_CA_PEM, _ = make_ca("other federation CA")
+OTHER_CA_PEM, _unused = make_ca("other federation CA")
 # PEM-shaped, but the base64 is no certificate ("Not a certificate, just base64 garbage").
 GARBAGE_PEM = ("-----BEGIN CERTIFICATE-----\nTm90IGEgY2VydGlmaWNhdGUsIGp1c3QgYmFzZTY0IGdhcmJhZ2U=\n"
                "-----END CERTIFICATE-----\n")

@@ -51,8 +51,8 @@ def test_both_releases_pass(system):
     (DEBIAN_13, "15", "postgres_version is 15, but Debian 13 ships PostgreSQL 17 only"),
 ])
 def test_postgres_version_the_release_does_not_ship_is_refused(system, version, expected):
-    assert_fails_with(*run_preflight("postgres", dict(GOOD_POSTGRES, preflight_facts=system,
-                                                       postgres_version=version)), expected)
+    variables = dict(GOOD_POSTGRES, preflight_facts=system, postgres_version=version)
+    assert_fails_with(*run_preflight("postgres", variables), expected)
 
 
 def test_valkey_is_refused_on_debian_12():

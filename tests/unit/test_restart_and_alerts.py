@@ -44,7 +44,7 @@ def unit_settings(text):
         if line.startswith("["):
             current = sections.setdefault(line.strip("[]"), {})
             continue
-        key, _, value = line.partition("=")
+        key, _unused, value = line.partition("=")
         current.setdefault(key, []).append(value)
     return sections
 
@@ -100,7 +100,7 @@ def test_synapse_units_restart_and_wait_for_their_backends(tmp_path):
 
 
 def test_node_exporter_reports_the_homeserver_units(tmp_path):
-    _, values = render(tmp_path, "monitoring", [], names=["__monitoring_node_systemd_args"])
+    _unused, values = render(tmp_path, "monitoring", [], names=["__monitoring_node_systemd_args"])
     args = values["__monitoring_node_systemd_args"].split()
     assert "--collector.systemd" in args
     assert "--collector.systemd.enable-restarts-metrics" in args  # node_systemd_service_restart_total
@@ -119,13 +119,13 @@ def test_node_exporter_reports_the_homeserver_units(tmp_path):
 
 
 def test_no_systemd_units_turns_the_collector_off(tmp_path):
-    _, values = render(tmp_path, "monitoring", [], {"monitoring_node_systemd_units": []},
-                       names=["__monitoring_node_systemd_args"])
+    _unused, values = render(tmp_path, "monitoring", [], {"monitoring_node_systemd_units": []},
+                             names=["__monitoring_node_systemd_args"])
     assert values["__monitoring_node_systemd_args"] == ""
 
 
 def rules(tmp_path, variables=None):
-    files, _ = render(tmp_path, "monitoring", ["alerts.rules.yml.j2"], variables)
+    files, _unused = render(tmp_path, "monitoring", ["alerts.rules.yml.j2"], variables)
     doc = yaml.safe_load(files["alerts.rules.yml.j2"])
     out = {}
     for group in doc["groups"]:

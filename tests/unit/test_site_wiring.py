@@ -41,7 +41,7 @@ def wire(groups, hostvars=None, everything=False):
 
 
 def wired_ok(groups, hostvars=None, everything=False):
-    inputs, errors, _ = wire(groups, hostvars, everything)
+    inputs, errors, _unused = wire(groups, hostvars, everything)
     assert not any(errors.values()), errors
     return inputs
 
@@ -203,12 +203,12 @@ def test_ipv6_upstream_is_bracketed():
      "homeserver_private_address for syn is 'matrix1.lan'"),
 ])
 def test_impossible_layouts_fail_clearly(groups, hostvars, expected):
-    _, errors, _ = wire(groups, hostvars)
+    _unused, errors, _unused = wire(groups, hostvars)
     assert expected in " ".join(" ".join(e) for e in errors.values()), errors
 
 
 def test_impossible_layout_stops_the_play_with_the_message(tmp_path):
-    code, output, _ = run_peers(tmp_path, split_layout(postgres=["db", "db2"]), ADDRESSES)
+    code, output, _unused = run_peers(tmp_path, split_layout(postgres=["db", "db2"]), ADDRESSES)
     assert code != 0, output
     assert "set synapse_database_host for syn in the inventory" in " ".join(output.split()), output
 
@@ -292,7 +292,7 @@ def test_coturn_ports_reach_the_firewall_and_turn_uris():
 
 def test_where_the_secrets_are_read():
     hostvars = {"one": {}, "cache": {"redis_server": "valkey", "homeserver_private_address": "10.0.0.51"}}
-    _, _, result = wire({"synapse": ["one"], "redis": ["cache"], "coturn": ["one"]}, hostvars)
+    _unused, _unused, result = wire({"synapse": ["one"], "redis": ["cache"], "coturn": ["one"]}, hostvars)
     assert result["secrets"]["one"] == {"coturn_hosts": ["one"], "redis_host": "cache",
                                         "redis_password_file": "/etc/valkey/homeserver-password"}
     assert result["secrets"]["cache"] == {"coturn_hosts": [], "redis_host": "", "redis_password_file": ""}
@@ -308,7 +308,7 @@ def test_every_inventory_value_wins():
     for host, inputs in computed.items():
         for name in inputs:
             hostvars[host][name] = "from-the-inventory"
-    _, errors, result = wire(layout, hostvars)
+    _unused, errors, result = wire(layout, hostvars)
     assert result["inputs"] == {h: {} for h in computed}, result["inputs"]
 
 
@@ -406,3 +406,14 @@ def test_peer_secrets_do_nothing_without_coturn_or_redis(tmp_path):
     assert code == 0, output
     assert "Read coturn's shared secret" in output and "Read Redis's password" in output, output
     assert hosts["one"] == {"firewall_peer_rules": []}
+
+
+def test_exporters_get_the_local_service_ports():
+    """The exporters read nginx's stub_status and PostgreSQL's port where those run, or where the inventory sets
+    them (e.g. an nginx the collection does not manage, listed in monitoring_nginx_hosts)."""
+    hostvars = {"db": {"postgres_port": 5433}, "web": {"reverse_proxy_stub_status_port": 8089}, "proxy": {}}
+    inputs = wired_ok({"postgres": ["db"], "reverse_proxy": ["proxy"], "other": ["web"]}, hostvars, everything=True)
+    assert inputs["db"]["monitoring_postgres_port"] == 5433
+    assert inputs["web"]["monitoring_nginx_stub_status_port"] == 8089
+    assert inputs["proxy"]["monitoring_nginx_stub_status_port"] == 0
+    assert "monitoring_postgres_port" not in inputs["proxy"]

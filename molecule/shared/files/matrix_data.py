@@ -71,8 +71,8 @@ async def create(client, args, result):
         expect(await client.room_send(room.room_id, "m.room.message", {"msgtype": "m.text", "body": body}),
                RoomSendResponse, "sending a message")
     content = file_content(args.tag)
-    upload, _ = await client.upload(io.BytesIO(content), content_type="application/octet-stream",
-                                    filename=f"data-{args.tag}.bin", filesize=len(content))
+    upload, _unused = await client.upload(io.BytesIO(content), content_type="application/octet-stream",
+                                          filename=f"data-{args.tag}.bin", filesize=len(content))
     expect(upload, UploadResponse, "uploading the file")
     expect(await client.room_send(room.room_id, "m.room.message", {
         "msgtype": "m.file", "body": f"data-{args.tag}.bin", "url": upload.content_uri,

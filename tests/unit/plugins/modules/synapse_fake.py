@@ -239,7 +239,7 @@ class FakeSynapse:
         if rest == "/new" and method == "POST":
             token = body.get("token")
             if token is None:
-                token = "".join(secrets.choice(string.ascii_letters) for _ in range(body.get("length", 16)))
+                token = "".join(secrets.choice(string.ascii_letters) for _unused in range(body.get("length", 16)))
             if not token or len(token) > 64 or set(token) - TOKEN_CHARS:
                 raise SynapseError(400, "token must consist only of characters matched by the regex [A-Za-z0-9-_]",
                                    "M_INVALID_PARAM")

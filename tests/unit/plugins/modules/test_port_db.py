@@ -175,8 +175,8 @@ def test_classify_target(tables, marker, expected):
 
 
 def test_foreign_message_names_tables_and_the_fix():
-    tables = ["public.%s" % n for n in ("events", "users", "rooms", "devices", "profiles", "receipts",
-                                         "homeserver_synapse_port")]
+    names = ("events", "users", "rooms", "devices", "profiles", "receipts", "homeserver_synapse_port")
+    tables = ["public.%s" % n for n in names]
     message = sp.foreign_message(tables, {"dbname": "synapse", "host": "127.0.0.1", "port": 5432})
     assert "6 tables" in message
     assert "public.devices" in message and ", ..." in message
@@ -328,8 +328,8 @@ def test_mismatch_message_is_bounded():
                                           "done": 6, "total": 6}),
     ("Copying to postgres...", {"kind": "state", "state": "Copying to postgres"}),
     ("Preparing psycopg2...", {"kind": "state", "state": "Preparing psycopg2"}),
-    ("Running background updates on PostgreSQL...", {"kind": "state",
-                                                      "state": "Running background updates on PostgreSQL"}),
+    ("Running background updates on PostgreSQL...",
+     {"kind": "state", "state": "Running background updates on PostgreSQL"}),
     ("2026-11-23 21:54:44,198 - synapse_port_db - 441 - INFO - Table events: 436/436 (rows 1-437) already ported",
      {"kind": "resume", "table": "events", "done": 436, "total": 436}),
     ("2026-11-23 21:54:44,198 - synapse_port_db - 441 - INFO - Table events: 10/436 (rows -3-7) already ported",
@@ -404,8 +404,8 @@ def test_exit_2_usage_and_config():
 
 
 def test_exit_3_and_4():
-    assert "database.name: psycopg2" in sp.explain_exit(3, ["Database must use the 'psycopg2' connector."],
-                                                         "db", "/etc/pg.yaml")
+    explained = sp.explain_exit(3, ["Database must use the 'psycopg2' connector."], "db", "/etc/pg.yaml")
+    assert "database.name: psycopg2" in explained
     assert "/etc/pg.yaml has no 'database' section" in sp.explain_exit(4, [], "db", "/etc/pg.yaml")
 
 
@@ -555,8 +555,8 @@ def test_probe_counts_rows_the_script_cannot_copy(tmp_path):
         ("$1", "!r", "hello"), ("$gone", "!r", "orphan"), ("$1", "!r", "nul\x00here")])
     conn.commit()
     conn.close()
-    out = run_probe({"action": "unportable", "sqlite": str(db), "tables": ["profiles", "event_search", "events",
-                                                                            "no_such_table"]})
+    tables = ["profiles", "event_search", "events", "no_such_table"]
+    out = run_probe({"action": "unportable", "sqlite": str(db), "tables": tables})
     assert out["unportable"] == {"profiles": 1, "event_search": 2, "events": 0}
 
 
@@ -643,7 +643,7 @@ def test_argument_spec_matches_documentation():
 def test_regenerate_directory_updates_form_a_chain():
     names = [u[0] for u in sp.REGENERATE_DIRECTORY_UPDATES]
     assert names[0] == "populate_user_directory_createtables" and sp.REGENERATE_DIRECTORY_UPDATES[0][2] == ""
-    for (_, _, depends_on), previous in zip(sp.REGENERATE_DIRECTORY_UPDATES[1:], names):
+    for (_unused, _unused, depends_on), previous in zip(sp.REGENERATE_DIRECTORY_UPDATES[1:], names):
         assert depends_on == previous
 
 

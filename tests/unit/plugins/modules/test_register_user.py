@@ -165,7 +165,7 @@ def test_update_password_always(synapse, capsys, admin_token):  # noqa: F811
     assert list(synapse.tokens) == [admin_token], "the check login's device must be logged out"
     assert synapse.count("PUT", "/_synapse/admin/v2/users/") == 0
 
-    new = dict(same, password="a-new-password-2")
+    new = {**same, "password": "a-new-password-2"}
     failed, result = run(capsys, synapse, check_mode=True, **new)
     assert not failed and result["changed"] is True and result["updated"] == ["password"]
     assert synapse.users["@alice:test.local"]["password"] == ALICE_PW

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# ansible-test sanity on the collection, as Galaxy collections run it (tests/sanity/ignore-2.19.txt lists the
+# few exceptions, each with its reason). ansible-test needs the collection under
+# ansible_collections/homeserver/synapse, so the tracked files are copied to .cache/sanity first; the tools
+# each test needs go into ansible-test's own virtual environments (--venv), installed from PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+dest=.cache/sanity/ansible_collections/homeserver/synapse
+
+rm -rf "$dest"
+mkdir -p "$dest"
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' path; do
+  if [[ -e "$path" ]]; then printf '%s\0' "$path"; fi
+done | tar --null -T - -cf - | tar -xf - -C "$dest"
+git -C "$dest" init -q
+git -C "$dest" add -A
+
+# ansible-test bootstraps pip in each new environment with a get-pip script from ci-files.testing.ansible.com,
+# which is not reachable here: ours (ensurepip, then pip from PyPI) goes where it looks for its cached copy.
+pip_version=$(python3 - <<'PY'
+import re, ansible_test, os
+source = open(os.path.join(os.path.dirname(ansible_test.__file__), "_internal", "python_requirements.py")).read()
+print(re.search(r"pip='([0-9.]+)'", source).group(1))
+PY
+)
+mkdir -p ~/.ansible/test/cache
+cp tests/harness/get_pip.py ~/.ansible/test/cache/"get_pip_${pip_version//./_}.py"
+
+python=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+cd "$dest"
+exec "$root/.venv/bin/ansible-test" sanity --venv --python "$python" --color "$@"
