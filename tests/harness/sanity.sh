@@ -8,6 +8,14 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 dest=.cache/sanity/ansible_collections/homeserver/synapse
 
+# Its shellcheck test is skipped (a warning, not a failure) without shellcheck: install Debian's.
+if ! command -v shellcheck >/dev/null 2>&1; then
+  echo ">> installing Debian's shellcheck (for ansible-test's shellcheck test)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
+fi
+
 rm -rf "$dest"
 mkdir -p "$dest"
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' path; do
@@ -18,7 +26,7 @@ git -C "$dest" add -A
 
 # ansible-test bootstraps pip in each new environment with a get-pip script from ci-files.testing.ansible.com,
 # which is not reachable here: ours (ensurepip, then pip from PyPI) goes where it looks for its cached copy.
-pip_version=$(python3 - <<'PY'
+pip_version=$("$root/.venv/bin/python" - <<'PY'
 import re, ansible_test, os
 source = open(os.path.join(os.path.dirname(ansible_test.__file__), "_internal", "python_requirements.py")).read()
 print(re.search(r"pip='([0-9.]+)'", source).group(1))
@@ -27,6 +35,6 @@ PY
 mkdir -p ~/.ansible/test/cache
 cp tests/harness/get_pip.py ~/.ansible/test/cache/"get_pip_${pip_version//./_}.py"
 
-python=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+python=$("$root/.venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 cd "$dest"
 exec "$root/.venv/bin/ansible-test" sanity --venv --python "$python" --color "$@"
