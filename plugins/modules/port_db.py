@@ -315,7 +315,31 @@ class PortDb:
     # -- the run -----------------------------------------------------------------------------------------------
 
     def run(self):
+        """Preflight, then nothing to do, a prediction (check mode) or the port; one exit with the result."""
         self.check_paths()
+        facts, summary, pg, state = self.preflight()
+        identity = stat_identity(self.sqlite)
+        if identity["wal_size"]:
+            self.module.warn("%s has a non-empty write-ahead log (%s-wal): if Synapse is still running on it, stop it "
+                             "or port a snapshot." % (self.sqlite, self.sqlite))
+        if not self.unchanged_since_port(state, pg.get("marker"), identity, summary):
+            # Only now: after the cut-over Synapse writes to PostgreSQL, which is fine as long as nothing is ported
+            # again.
+            problem = lineage_message(pg.get("missing_in_sqlite"), summary)
+            if problem:
+                self.fail(problem)
+            constants = parse_port_script_constants(self.read_port_script())
+            skip = sorted(set(constants["ignored_tables"]) | SCHEMA_BOOKKEEPING_TABLES)
+            resumed = state in (TARGET_PARTIAL, TARGET_COMPLETE)
+            self.result["resumed"] = resumed
+            if self.module.check_mode:
+                self.predict(summary, identity, constants, skip, resumed)
+            else:
+                self.port(facts, summary, identity, constants, skip, resumed)
+        self.module.exit_json(**self.result)
+
+    def preflight(self):
+        """What the probe finds, checked: (facts, connection summary, PostgreSQL facts, target state)."""
         facts = self.probe("inspect", config=self.config, sqlite=self.sqlite)
         self.result["synapse_version"] = facts.get("synapse_version")
 
@@ -347,53 +371,45 @@ class PortDb:
         self.result["target_state"] = state
         if state == TARGET_FOREIGN:
             self.fail(foreign_message(pg["tables"], summary))
+        return facts, summary, pg, state
 
-        identity = stat_identity(self.sqlite)
-        if identity["wal_size"]:
-            self.module.warn("%s has a non-empty write-ahead log (%s-wal): if Synapse is still running on it, stop it "
-                             "or port a snapshot." % (self.sqlite, self.sqlite))
-        marker = pg.get("marker")
-        if state == TARGET_COMPLETE:
-            recorded = marker.get("sqlite_identity") or {}
+    def unchanged_since_port(self, state, marker, identity, summary):
+        """True (with the result filled in) when a finished port recorded this very SQLite file."""
+        if state != TARGET_COMPLETE:
+            return False
+        recorded = marker.get("sqlite_identity") or {}
+        verdict = compare_identity(recorded, identity)
+        if verdict == "unknown":
+            self.add_hashes(identity)
             verdict = compare_identity(recorded, identity)
-            if verdict == "unknown":
-                self.add_hashes(identity)
-                verdict = compare_identity(recorded, identity)
-            if verdict == "same":
-                tables = marker.get("tables") or {}
-                self.result.update(
-                    msg="%s is unchanged since its port into %s finished on %s; nothing to do."
-                        % (self.sqlite, describe_target(summary), marker.get("updated_at")),
-                    tables=tables, rows=sum((v.get("sqlite") or 0) for v in tables.values()),
-                    sqlite=recorded, resumed=False)
-                self.module.exit_json(**self.result)
+        if verdict != "same":
+            return False
+        tables = marker.get("tables") or {}
+        self.result.update(
+            msg="%s is unchanged since its port into %s finished on %s; nothing to do."
+                % (self.sqlite, describe_target(summary), marker.get("updated_at")),
+            tables=tables, rows=sum((v.get("sqlite") or 0) for v in tables.values()),
+            sqlite=recorded, resumed=False)
+        return True
 
-        # Only now: after the cut-over Synapse writes to PostgreSQL, which is fine as long as nothing is ported again.
-        problem = lineage_message(pg.get("missing_in_sqlite"), summary)
-        if problem:
-            self.fail(problem)
+    def predict(self, summary, identity, constants, skip, resumed):
+        """Check mode: the tables and rows a port would copy, nothing written."""
+        counts = self.probe("count", config=self.config, sqlite=self.sqlite, skip=skip)
+        schema_exists = "events" in counts["postgres_tables"] or any(
+            t.endswith(".events") for t in counts["postgres_tables"])
+        compare, skipped = tables_to_compare(counts["sqlite_tables"], counts["virtual"],
+                                             counts["postgres_tables"] if schema_exists else None, constants)
+        tables = dict((t, {"sqlite": counts["sqlite"].get(t, 0), "postgres": counts["postgres"].get(t, 0)})
+                      for t in compare)
+        rows = sum(v["sqlite"] for v in tables.values())
+        self.result.update(
+            changed=True, tables=tables, skipped_tables=skipped, rows=rows, sqlite=identity,
+            msg="Would %s %d rows in %d tables from %s into %s."
+                % ("resume the port of" if resumed else "port", rows, len(tables), self.sqlite,
+                   describe_target(summary)))
 
-        constants = parse_port_script_constants(self.read_port_script())
-        skip = sorted(set(constants["ignored_tables"]) | SCHEMA_BOOKKEEPING_TABLES)
-        resumed = state in (TARGET_PARTIAL, TARGET_COMPLETE)
-        self.result["resumed"] = resumed
-
-        if self.module.check_mode:
-            counts = self.probe("count", config=self.config, sqlite=self.sqlite, skip=skip)
-            schema_exists = "events" in counts["postgres_tables"] or any(
-                t.endswith(".events") for t in counts["postgres_tables"])
-            compare, skipped = tables_to_compare(counts["sqlite_tables"], counts["virtual"],
-                                                 counts["postgres_tables"] if schema_exists else None, constants)
-            tables = dict((t, {"sqlite": counts["sqlite"].get(t, 0), "postgres": counts["postgres"].get(t, 0)})
-                          for t in compare)
-            rows = sum(v["sqlite"] for v in tables.values())
-            self.result.update(
-                changed=True, tables=tables, skipped_tables=skipped, rows=rows, sqlite=identity,
-                msg="Would %s %d rows in %d tables from %s into %s."
-                    % ("resume the port of" if resumed else "port", rows, len(tables), self.sqlite,
-                       describe_target(summary)))
-            self.module.exit_json(**self.result)
-
+    def port(self, facts, summary, identity, constants, skip, resumed):
+        """Run synapse_port_db, verify the row counts and record the finished port."""
         self.result["changed"] = True
         # A user directory rebuild queued by an earlier completed port must not run inside synapse_port_db (its
         # limited store cannot run it and the port fails): take it off the queue; it is queued again at the end.
@@ -434,7 +450,6 @@ class PortDb:
             self.result["rows"], len(tables), self.sqlite, describe_target(summary),
             " (resumed an earlier port)" if resumed else "")
         self.module.log("port_db: %s" % self.result["msg"])
-        self.module.exit_json(**self.result)
 
     def read_port_script(self):
         path = find_port_script_source(self.venv)
