@@ -28,7 +28,7 @@ export ANSIBLE_FORCE_COLOR := 1
 help:
 	@echo "make demo   - deploy the whole stack into a local demo container"
 	@echo "make test   - lint, sanity, unit tests, collection build and every molecule scenario"
-	@echo "other targets: venv lint sanity unit build molecule bench-deploy demo-destroy clean"
+	@echo "other targets: venv lint sanity unit build changelog molecule bench-deploy demo-destroy clean"
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,12 @@ unit: venv fail2ban-regex
 .PHONY: sanity
 sanity: venv
 	tests/harness/sanity.sh
+
+# A release: the fragments in changelogs/fragments become CHANGELOG.md for galaxy.yml's version
+# (docs/releasing.md). Consumes the fragments; commit the result with the version bump.
+.PHONY: changelog
+changelog: venv
+	antsibull-changelog release
 
 .PHONY: build
 build: venv
