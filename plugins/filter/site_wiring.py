@@ -17,15 +17,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 import re
-
-import yaml
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.homeserver.synapse.plugins.filter.synapse_workers import synapse_workers
-
-ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
+from ansible_collections.homeserver.synapse.plugins.plugin_utils.role_defaults import (
+    ROLES_DIR,
+    RoleDefaultError,
+    role_default,
+)
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 IP_ADDRESS = re.compile(r"^([0-9]{1,3}\.){3}[0-9]{1,3}$|^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$")
 # The role defaults the wiring needs, by role.
@@ -44,26 +44,16 @@ DEFAULTS_NEEDED = {
 # With workers, failed logins are logged by the worker that serves /login, in its own file.
 ALL_SYNAPSE_LOGS = "/var/log/matrix-synapse/*.log"
 
-_DEFAULTS_CACHE = {}
-
-
 def role_defaults(roles_dir=ROLES_DIR):
     """The defaults the wiring needs, read from the roles' defaults/main.yml (literal values only)."""
-    if roles_dir not in _DEFAULTS_CACHE:
-        found = {}
-        for role, names in DEFAULTS_NEEDED.items():
-            path = os.path.join(roles_dir, role, "defaults", "main.yml")
+    found = {}
+    for role, names in DEFAULTS_NEEDED.items():
+        for name in names:
             try:
-                with open(path, encoding="utf-8") as handle:
-                    data = yaml.safe_load(handle) or {}
-            except (OSError, yaml.YAMLError) as exc:
-                raise AnsibleFilterError("site_wiring: cannot read %s: %s" % (path, exc))
-            for name in names:
-                if name not in data or "{{" in str(data[name]):
-                    raise AnsibleFilterError("site_wiring: %s has no literal default for %s" % (path, name))
-                found[name] = data[name]
-        _DEFAULTS_CACHE[roles_dir] = found
-    return _DEFAULTS_CACHE[roles_dir]
+                found[name] = role_default(name, roles_dir)
+            except RoleDefaultError as exc:
+                raise AnsibleFilterError("site_wiring: %s" % exc)
+    return found
 
 
 class _Host(object):
