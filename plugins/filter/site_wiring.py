@@ -44,6 +44,7 @@ DEFAULTS_NEEDED = {
 # With workers, failed logins are logged by the worker that serves /login, in its own file.
 ALL_SYNAPSE_LOGS = "/var/log/matrix-synapse/*.log"
 
+
 def role_defaults(roles_dir=ROLES_DIR):
     """The defaults the wiring needs, read from the roles' defaults/main.yml (literal values only)."""
     found = {}

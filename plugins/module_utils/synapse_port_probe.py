@@ -82,7 +82,7 @@ def pg_tables(cur):
 
 def sqlite_tables(conn):
     rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
-    tables = sorted(name for name, _ in rows)
+    tables = sorted(row[0] for row in rows)
     virtual = sorted(name for name, sql in rows if sql and sql.upper().startswith("CREATE VIRTUAL TABLE"))
     return tables, virtual
 
