@@ -14,7 +14,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 COLLECTIONS := $(CURDIR)/.cache/collections
 LINK := $(COLLECTIONS)/ansible_collections/homeserver/synapse
 HS_CACHE_DIR ?= /var/cache/homeserver-synapse
-# Every scenario by default; `make molecule SCENARIOS="default synapse_sqlite"` runs a few, HS_PARALLEL at once
+# Every scenario by default; `make molecule SCENARIOS="default admin_modules"` runs a few, HS_PARALLEL at once
 # (default 2; tests/harness/run_scenarios.py). Each scenario's release is the `# release:` line of its molecule.yml.
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 

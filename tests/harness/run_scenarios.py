@@ -40,8 +40,8 @@ RELEASES = ("trixie", "bookworm")
 # Seconds measured on the 2-core development machine, for the order of a first run.
 ESTIMATES = {
     "upgrade_debian": 900, "workers": 450, "backup_restore": 420, "federation": 400, "multinode": 380,
-    "migrate": 330, "fail2ban": 320, "proxy_tls": 300, "monitoring": 280, "upgrade": 260, "turn": 230,
-    "admin_modules": 220, "default": 150, "synapse_sqlite": 130,
+    "default": 490, "migrate": 330, "fail2ban": 320, "proxy_tls": 300, "monitoring": 280, "admin_modules": 250,
+    "turn": 230,
 }
 RELEASE_LINE = re.compile(r"^# release: ([a-z ]+?)(?:\s+\(.*\))?\s*$", re.MULTILINE)
 

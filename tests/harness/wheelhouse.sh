@@ -15,7 +15,7 @@ cache="${HS_CACHE_DIR:-/var/cache/homeserver-synapse}"
 wheelhouse="$cache/pip/wheelhouse"
 
 synapse_version=$(sed -n 's/^synapse_version: "\(.*\)"$/\1/p' roles/synapse/defaults/main.yml)
-upgrade_from=$(sed -n 's/^ *synapse_version: "\(.*\)"$/\1/p' molecule/upgrade/molecule.yml | head -n 1)
+upgrade_from=$(sed -n 's/^ *synapse_version: "\(.*\)"$/\1/p' molecule/default/molecule.yml | head -n 1)
 nio_version=$(sed -n 's/^matrix-nio==\(.*\)$/\1/p' requirements.txt)
 requirements=(
   "matrix-synapse[redis]==$synapse_version" psycopg2-binary
