@@ -39,7 +39,7 @@ TIMES = os.path.join(ROOT, ".cache", "scenario-times.json")
 RELEASES = ("trixie", "bookworm")
 # Seconds measured on the 2-core development machine, for the order of a first run.
 ESTIMATES = {
-    "upgrade_debian": 900, "workers": 450, "edge": 450, "backup_restore": 420, "federation": 400,
+    "upgrade_debian": 900, "edge": 870, "workers": 450, "backup_restore": 420, "federation": 400,
     "multinode": 380, "migrate": 330, "monitoring": 280, "upgrade": 260, "admin_modules": 220, "default": 150,
     "synapse_sqlite": 130,
 }
