@@ -39,9 +39,8 @@ TIMES = os.path.join(ROOT, ".cache", "scenario-times.json")
 RELEASES = ("trixie", "bookworm")
 # Seconds measured on the 2-core development machine, for the order of a first run.
 ESTIMATES = {
-    "upgrade_debian": 900, "workers": 450, "backup_restore": 420, "federation": 400, "multinode": 380,
-    "default": 490, "migrate": 330, "fail2ban": 320, "proxy_tls": 300, "monitoring": 280, "admin_modules": 250,
-    "turn": 230,
+    "upgrade_debian": 900, "edge": 870, "default": 490, "workers": 450, "backup_restore": 420, "federation": 400,
+    "multinode": 380, "migrate": 330, "monitoring": 280, "admin_modules": 250,
 }
 RELEASE_LINE = re.compile(r"^# release: ([a-z ]+?)(?:\s+\(.*\))?\s*$", re.MULTILINE)
 

@@ -1,5 +1,6 @@
-"""The Synapse fail2ban filter against log lines captured from a real Synapse 1.163.2 (molecule/fail2ban), run
-through Debian's fail2ban-regex: every failed login bans its client's address, no other line matches.
+"""The Synapse fail2ban filter against log lines captured from a real Synapse 1.163.2 (the fail2ban scenario,
+now in molecule/edge), run through Debian's fail2ban-regex: every failed login bans its client's address, no
+other line matches.
 
 `make unit` installs fail2ban-regex (tests/harness/ensure_fail2ban.sh). Without it the tests skip, and under CI
 (CI set) they fail, so CI never passes without running the real filter.
