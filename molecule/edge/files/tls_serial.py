@@ -12,7 +12,7 @@ import sys
 cafile, targets = sys.argv[1], sys.argv[2:]
 context = ssl.create_default_context(cafile=cafile)
 for target in targets:
-    name, _, port = target.partition(":")
+    name, _sep, port = target.partition(":")
     with socket.create_connection((name, int(port or 443)), timeout=10) as sock:
         with context.wrap_socket(sock, server_hostname=name) as tls:
             print(target, tls.getpeercert()["serialNumber"], tls.version())
