@@ -3,7 +3,8 @@
 
 Logs in, creates a room, sends messages, syncs, uploads and downloads media, and makes a federation request;
 every request carries ``verify=<marker>`` in its query string (Synapse ignores the parameter and logs the
-URI), so the verify step can tell which Synapse process served it from the per-process logs. Prints one JSON
+URI), so the verify step can tell which Synapse process served it from the per-process logs; each message's
+body carries its send request's marker, so the stored event can be found in the database. Prints one JSON
 object {step: marker}; exits non-zero on any failure.
 """
 
@@ -29,9 +30,12 @@ def main():
     markers = {}
     token = None
 
+    def new_marker(step):
+        markers[step] = step + "-" + uuid.uuid4().hex
+        return markers[step]
+
     def call(step, method, path, body=None, raw=None, content_type="application/json", expect_json=True):
-        marker = step + "-" + uuid.uuid4().hex
-        markers[step] = marker
+        marker = markers[step] if step in markers else new_marker(step)
         sep = "&" if "?" in path else "?"
         url = args.base + path + sep + "verify=" + marker
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
@@ -61,7 +65,8 @@ def main():
     room_id = urllib.parse.quote(room["room_id"], safe="")
     bodies = []
     for n in range(3):
-        body = f"message {n} " + uuid.uuid4().hex
+        # the message carries its request's marker too, so the verify step can find the stored event
+        body = f"message {n} " + new_marker(f"send_{n}")
         bodies.append(body)
         call(f"send_{n}", "PUT", f"/_matrix/client/v3/rooms/{room_id}/send/m.room.message/{uuid.uuid4().hex}",
              {"msgtype": "m.text", "body": body})
