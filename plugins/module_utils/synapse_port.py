@@ -21,6 +21,8 @@ import inspect
 import json
 import os
 import re
+import subprocess
+import threading
 
 from ansible_collections.homeserver.synapse.plugins.module_utils import synapse_port_probe
 
@@ -544,3 +546,35 @@ def probe_request(action, **kwargs):
     req = {"action": action}
     req.update(kwargs)
     return json.dumps(req)
+
+
+def run_streaming(cmd, env, cwd, on_line, timeout=None):
+    """Run cmd and hand each line of its output (stdout and stderr together) to on_line as it comes.
+
+    synapse_port_db runs for minutes to hours: its progress must reach the log file while it runs, which
+    AnsibleModule.run_command (output only at the end) cannot do. A run longer than timeout seconds is stopped
+    (SIGTERM, SIGKILL 15 s later). Returns (exit code, whether it timed out).
+    """
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=env, cwd=cwd, close_fds=True)
+
+    def follow():
+        for raw in iter(proc.stdout.readline, b""):
+            on_line(raw.decode("utf-8", "replace").rstrip("\r\n"))
+
+    reader = threading.Thread(target=follow)
+    reader.daemon = True
+    reader.start()
+    timed_out = False
+    try:
+        rc = proc.wait(timeout=timeout or None)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        proc.terminate()
+        try:
+            rc = proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+    reader.join(30)
+    return rc, timed_out

@@ -225,8 +225,6 @@ stdout_lines:
 
 import json
 import os
-import subprocess
-import threading
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -253,6 +251,7 @@ from ansible_collections.homeserver.synapse.plugins.module_utils.synapse_port im
     merge_dropped,
     mismatch_message,
     parse_port_script_constants,
+    run_streaming,
     pg_version_text,
     probe_request,
     sqlite_problem,
@@ -480,35 +479,16 @@ class PortDb:
             log.flush()
         self.module.log("port_db: porting %s into %s" % (self.sqlite, describe_target(summary)))
 
+        def follow(line):
+            parsed = tracker.feed(line)
+            if log is not None:
+                log.write(line + "\n")
+                log.flush()
+            if parsed["kind"] == "state":
+                self.module.log("port_db: synapse_port_db: %s" % parsed["state"])
+
         started = time.time()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                env=env, cwd=self.module.tmpdir, close_fds=True)
-
-        def follow():
-            for raw in iter(proc.stdout.readline, b""):
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                parsed = tracker.feed(line)
-                if log is not None:
-                    log.write(line + "\n")
-                    log.flush()
-                if parsed["kind"] == "state":
-                    self.module.log("port_db: synapse_port_db: %s" % parsed["state"])
-
-        reader = threading.Thread(target=follow)
-        reader.daemon = True
-        reader.start()
-        timed_out = False
-        try:
-            rc = proc.wait(timeout=params["timeout"] or None)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            proc.terminate()
-            try:
-                rc = proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                rc = proc.wait()
-        reader.join(30)
+        rc, timed_out = run_streaming(cmd, env, self.module.tmpdir, follow, params["timeout"])
         duration = round(time.time() - started, 1)
         if log is not None:
             log.write("%s port_db: synapse_port_db exited with %d after %.1f s\n"
