@@ -6,10 +6,10 @@
 
 Everything that decides something is a pure function here so the unit tests can exercise it without
 PostgreSQL. Everything that reads a database happens in the probe (synapse_port_probe.py, PROBE_SOURCE
-here), a small Python program that the module runs with the Synapse virtualenv's own interpreter: that interpreter is guaranteed to have
-psycopg2 and PyYAML (Synapse needs them), the Ansible interpreter on the target is not. The probe
-reads the PostgreSQL password from the homeserver config itself, so it never appears on a command
-line, in the module's arguments or in its result.
+here), a small Python program that the module runs with the Synapse virtualenv's own interpreter: that
+interpreter is guaranteed to have psycopg2 and PyYAML (Synapse needs them), the Ansible interpreter on the
+target is not. The probe reads the PostgreSQL password from the homeserver config itself, so it never
+appears on a command line, in the module's arguments or in its result.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ import threading
 
 from ansible_collections.homeserver.synapse.plugins.module_utils import synapse_port_probe
 
-# Our own bookkeeping table in the target database (see docs/modules/port_db.md, "Idempotence").
-MARKER_TABLE = "homeserver_synapse_port"
-# synapse_port_db's own progress table; its presence means an earlier port wrote into the database.
-PORT_TABLE = "port_from_sqlite3"
+# Our own bookkeeping table in the target database (see docs/modules/port_db.md, "Idempotence"), and
+# synapse_port_db's own progress table, whose presence means an earlier port wrote into the database: named
+# once, in the probe, which runs on its own and cannot import them from here.
+MARKER_TABLE = synapse_port_probe.MARKER_TABLE
+PORT_TABLE = synapse_port_probe.PORT_TABLE
 
 # Copied from synapse/_scripts/synapse_port_db.py of matrix-synapse 1.163.2. The module reads the
 # installed script's own lists (parse_port_script_constants) and only falls back to these.

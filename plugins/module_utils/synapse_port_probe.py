@@ -18,6 +18,7 @@ import sqlite3
 import sys
 from urllib.parse import quote
 
+# Our own bookkeeping table in the target database; synapse_port_db's own progress table.
 MARKER_TABLE = "homeserver_synapse_port"
 PORT_TABLE = "port_from_sqlite3"
 REDACTED = "********"
