@@ -144,6 +144,8 @@ class Layout(object):
                           for name in names)
         self.postgres = self.group("postgres")
         self.synapse = self.group("synapse")
+        # Redis serves every Synapse host from the first host of group redis ('' without one).
+        self.redis = (self.group("redis") or [""])[0]
         self.database_of = dict((s, self._database_of(s)) for s in self.synapse)
         self.upstream_of = dict((r, self._upstream_of(r)) for r in self.group("reverse_proxy"))
         self.workers_of = dict((s, _workers_of(self.hosts[s])) for s in self.synapse)
@@ -246,9 +248,8 @@ def _computed(layout, me, peers):
             out["synapse_listener_bind_addresses"] = (
                 ["127.0.0.1"] + (["::1"] if host.has_ipv6_loopback else []) + [address] if peers["proxies"] else [])
             out["synapse_metrics_bind_address"] = address if peers["scrapers"] else "127.0.0.1"
-        redis = layout.group("redis")
-        if redis:
-            cache = layout.hosts[redis[0]]
+        if layout.redis:
+            cache = layout.hosts[layout.redis]
             out["synapse_redis_host"] = "127.0.0.1" if cache.name == me else (cache.address or cache.name)
             out["synapse_redis_port"] = int(cache.get("redis_port"))
         if layout.workers_of[me]:
@@ -292,12 +293,11 @@ def _computed(layout, me, peers):
 def _firewall_rules(layout, me, peers, inputs):
     """Each port between hosts open only to the peers that use it (after the inputs' final values)."""
     host = layout.hosts[me]
-    final = dict((key, host.get(key)) for key in ("postgres_synapse_allowed_hosts",))
-    final.update((key, value) for key, value in inputs.items() if not host.has(key))
     rules = []
     if peers["database_clients"]:
-        rules.append({"name": "postgres", "ports": [int(host.get("postgres_port"))],
-                      "sources": list(final["postgres_synapse_allowed_hosts"] or [])})
+        allowed = (host.get("postgres_synapse_allowed_hosts") if host.has("postgres_synapse_allowed_hosts")
+                   else inputs["postgres_synapse_allowed_hosts"])
+        rules.append({"name": "postgres", "ports": [int(host.get("postgres_port"))], "sources": list(allowed or [])})
     if peers["redis_clients"]:
         rules.append({"name": "redis", "ports": [int(host.get("redis_port"))],
                       "sources": [layout.address(s) for s in peers["redis_clients"]]})
@@ -325,10 +325,9 @@ def _secrets(layout, me):
     out = {"coturn_hosts": [], "redis_host": "", "redis_password_file": ""}
     if me in layout.synapse:
         out["coturn_hosts"] = layout.group("coturn")
-        redis = layout.group("redis")
-        if redis:
-            out["redis_host"] = redis[0]
-            out["redis_password_file"] = "/etc/%s/homeserver-password" % layout.hosts[redis[0]].get("redis_server")
+        if layout.redis:
+            out["redis_host"] = layout.redis
+            out["redis_password_file"] = "/etc/%s/homeserver-password" % layout.hosts[layout.redis].get("redis_server")
     return out
 
 
@@ -361,9 +360,8 @@ def turn_uris(coturn_hosts, hostvars, tls_hosts=(), roles_dir=ROLES_DIR):
     uris = []
     for name in coturn_hosts or []:
         host = _Host(name, hostvars[name] if name in hostvars else {}, defaults)
-        public = host.get("coturn_public_hostname") if host.has("coturn_public_hostname") else None
-        if public is None:
-            public = host.get("coturn_realm") if host.has("coturn_realm") else name
+        # The role's own default for the name is a template (coturn_realm): follow it here.
+        public = next((host.get(key) for key in ("coturn_public_hostname", "coturn_realm") if host.has(key)), name)
         port = host.get("coturn_listening_port")
         uris.extend(["turn:%s:%s?transport=udp" % (public, port), "turn:%s:%s?transport=tcp" % (public, port)])
         if name in (tls_hosts or ()) and host.get("coturn_tls_mode") != "off":
