@@ -16,11 +16,7 @@ if ! command -v shellcheck >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
 fi
 
-rm -rf "$dest"
-mkdir -p "$dest"
-git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' path; do
-  if [[ -e "$path" ]]; then printf '%s\0' "$path"; fi
-done | tar --null -T - -cf - | tar -xf - -C "$dest"
+tests/harness/copy_collection.sh "$dest"
 git -C "$dest" init -q
 git -C "$dest" add -A
 
