@@ -78,6 +78,8 @@ def assert_checks_pass(code, output):
 @pytest.mark.parametrize("role, variables", [
     ("synapse", GOOD_SYNAPSE),
     ("synapse", {"synapse_server_name": "example.com", "synapse_database_engine": "sqlite3"}),
+    ("synapse", dict(GOOD_SYNAPSE, synapse_jemalloc=False, synapse_cache_autotuning=False)),
+    ("synapse", dict(GOOD_SYNAPSE, synapse_memory_mb=2048, synapse_cache_max_memory="1G")),
     ("postgres", GOOD_POSTGRES),
 ])
 def test_good_input_passes(role, variables):
@@ -96,6 +98,10 @@ def test_good_input_passes(role, variables):
     ({"synapse_enable_registration": True}, "set synapse_registration_requires_token"),
     ({"synapse_public_hostname": "https://matrix.example.com"},
      "synapse_public_hostname 'https://matrix.example.com' is not valid"),
+    ({"synapse_jemalloc": False}, "synapse_cache_autotuning needs jemalloc"),
+    ({"synapse_cache_max_memory": "512M", "synapse_cache_target_memory": "1G"},
+     "synapse_cache_target_memory (1G) must be below synapse_cache_max_memory (512M)"),
+    ({"synapse_cache_min_ttl": "soon"}, "synapse_cache_min_ttl 'soon' is not a duration"),
 ])
 def test_bad_synapse_input_fails_clearly(variables, expected):
     assert_fails_with(*run_preflight("synapse", dict(GOOD_SYNAPSE, **variables)), expected)
