@@ -25,8 +25,11 @@ DURATION_RE = re.compile(r"^[0-9]+(ms|[smhdwy])?$")
 # below SMALL_MB a host is small (2 GiB class), from LARGE_MB on it is large (16 GiB class and up).
 SMALL_MB = 3072
 LARGE_MB = 12288
-# The share of the host's memory Synapse's caches may hold, split between its processes.
+# The share of the host's memory Synapse's caches may hold: all of it for the main process alone; with workers
+# each process gets it divided by WORKER_SHARES, whatever their number, so that adding or removing a worker
+# leaves the other processes' configuration (and the processes) alone.
 CACHE_SHARE = 0.25
+WORKER_SHARES = 8
 # Bounds of one process's cache memory ceiling, MiB.
 MIN_CACHE_MB = 128
 MAX_CACHE_MB = 4096
@@ -52,15 +55,16 @@ def _positive_int(value, name):
     return number
 
 
-def synapse_caches(memory_mb, processes=1, autotuning=True, global_factor=0, event_cache_size="",
+def synapse_caches(memory_mb, workers=False, autotuning=True, global_factor=0, event_cache_size="",
                    max_memory="", target_memory="", min_ttl="5m", per_cache_factors=None):
     """Return ``{'event_cache_size': ..., 'caches': {...}}`` for homeserver.yaml.
 
-    memory_mb: the host's memory in MiB; processes: how many Synapse processes share it (main + workers).
+    memory_mb: the host's memory in MiB; workers: whether Synapse runs with workers.
     Every other argument is the inventory's override; an empty string or 0 means "derive it".
     """
     memory_mb = _positive_int(memory_mb, "the memory the caches are sized from (synapse_memory_mb)")
-    processes = _positive_int(processes, "the number of Synapse processes")
+    if not isinstance(workers, bool):
+        raise AnsibleFilterError("workers must be true or false, not '%s'" % (workers,))
     if not isinstance(autotuning, bool):
         raise AnsibleFilterError("synapse_cache_autotuning must be true or false, not '%s'" % (autotuning,))
 
@@ -89,7 +93,7 @@ def synapse_caches(memory_mb, processes=1, autotuning=True, global_factor=0, eve
         caches["per_cache_factors"] = dict(factors)
 
     if autotuning:
-        ceiling = int(memory_mb * CACHE_SHARE) // processes
+        ceiling = int(memory_mb * CACHE_SHARE) // (WORKER_SHARES if workers else 1)
         ceiling = max(MIN_CACHE_MB, min(MAX_CACHE_MB, ceiling))
         maximum = max_memory or "%dM" % ceiling
         max_bytes = _size_bytes(maximum, "synapse_cache_max_memory")

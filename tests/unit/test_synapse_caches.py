@@ -31,17 +31,19 @@ def test_one_process_is_sized_from_memory(memory_mb, factor, events, maximum, ta
     assert "per_cache_factors" not in result["caches"]
 
 
-def test_workers_share_the_cache_memory():
-    # 8 GiB with the small preset (main + 5 workers): a quarter of the memory split six ways.
-    assert autotuning(synapse_caches(8192, processes=6))["max_cache_memory_usage"] == "341M"
-    assert autotuning(synapse_caches(8192, processes=6))["target_cache_memory_usage"] == "255M"
-    # Many workers on a small host: each keeps the floor.
-    assert autotuning(synapse_caches(2048, processes=16))["max_cache_memory_usage"] == "128M"
+def test_with_workers_each_process_gets_an_eighth_of_the_share():
+    # 8 GiB with workers: a quarter of the memory split eight ways, whatever the number of workers (adding one
+    # must not change, and so restart, the others).
+    assert autotuning(synapse_caches(8192, workers=True))["max_cache_memory_usage"] == "256M"
+    assert autotuning(synapse_caches(8192, workers=True))["target_cache_memory_usage"] == "192M"
+    assert autotuning(synapse_caches(32768, workers=True))["max_cache_memory_usage"] == "1024M"
+    # A small host keeps the floor.
+    assert autotuning(synapse_caches(2048, workers=True))["max_cache_memory_usage"] == "128M"
 
 
 def test_string_input_from_templates():
     # Jinja hands numbers over as strings when they come from facts or ternaries.
-    assert synapse_caches("8192", processes="1") == synapse_caches(8192, processes=1)
+    assert synapse_caches("8192") == synapse_caches(8192)
 
 
 def test_overrides_win():
@@ -77,7 +79,7 @@ def test_without_autotuning_no_limits_are_written():
     ({"per_cache_factors": ["get_users_in_room"]}, "synapse_caches_per_cache_factors must be a mapping"),
     ({"per_cache_factors": {"get_users_in_room": "2"}}, "synapse_caches_per_cache_factors['get_users_in_room']"),
     ({"per_cache_factors": {"get_users_in_room": True}}, "synapse_caches_per_cache_factors['get_users_in_room']"),
-    ({"processes": 0}, "the number of Synapse processes must be at least 1"),
+    ({"workers": "yes"}, "workers must be true or false"),
     ({"autotuning": "yes"}, "synapse_cache_autotuning must be true or false"),
 ])
 def test_bad_overrides_are_refused_by_name(kwargs, expected):
@@ -98,11 +100,11 @@ def test_the_table_in_the_role_docs_is_what_the_rules_give():
     import re
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     with open(os.path.join(root, "docs", "roles", "synapse.md")) as handle:
-        rows = re.findall(r"^\| \d+ GiB \((\d+) MiB\) \| (\d+)[^|]* \| ([0-9.]+) \| (\w+) \| (\w+) / (\w+) \|$",
+        rows = re.findall(r"^\| \d+ GiB \((\d+) MiB\) \| (no|yes) \| ([0-9.]+) \| (\w+) \| (\w+) / (\w+) \|$",
                           handle.read(), re.MULTILINE)
     assert len(rows) == 5
-    for memory, processes, factor, events, maximum, target in rows:
-        result = synapse_caches(int(memory), processes=int(processes))
+    for memory, workers, factor, events, maximum, target in rows:
+        result = synapse_caches(int(memory), workers=workers == "yes")
         assert (result["caches"]["global_factor"], result["event_cache_size"]) == (float(factor), events)
         assert autotuning(result)["max_cache_memory_usage"] == maximum
         assert autotuning(result)["target_cache_memory_usage"] == target
