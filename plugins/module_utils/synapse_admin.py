@@ -21,7 +21,7 @@ import threading
 import time
 
 from urllib.error import HTTPError, URLError
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.module_utils.urls import Request, make_context
@@ -46,6 +46,15 @@ TOKEN_RE = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
 DURATION_RE = re.compile(r"(\d+)\s*([wdhms])", re.IGNORECASE)
 DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 TOKEN_FIELDS = ("token", "uses_allowed", "pending", "completed", "expiry_time")
+# Sane ranges checked before anything is sent.
+MIN_TIMEOUT = 1
+MAX_TIMEOUT = 3600
+# Synapse keeps expiry_time in a BIGINT, but anything after 9999-12-31 is a unit mistake (seconds vs ms, or
+# microseconds); uses_allowed is an INT column.
+MAX_EXPIRY_MS = 253402300799999
+MAX_USES_ALLOWED = 2 ** 31 - 1
+# Longest duration accepted (100 years): beyond it the number is a typo, not a policy.
+MAX_DURATION = 100 * 365 * 86400
 
 
 class SynapseAdminError(Exception):
@@ -204,6 +213,8 @@ def parse_duration(value):
             seconds = sum(int(n) * DURATION_UNITS[u.lower()] for n, u in DURATION_RE.findall(compact))
     if seconds <= 0:
         raise ValueError("invalid duration %r: it must be longer than zero" % (value,))
+    if seconds > MAX_DURATION:
+        raise ValueError("invalid duration %r: it is longer than 100 years" % (value,))
     return seconds
 
 
@@ -240,9 +251,113 @@ def read_secret_file(path):
     return secret
 
 
+def validate_server_url(url):
+    """``url`` stripped of a trailing slash; ``ValueError`` unless it is an http(s) URL with a host."""
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError("server_url is empty; give the URL of a Synapse listener, such as %s" % DEFAULT_SERVER_URL)
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # pylint: disable=pointless-statement  # raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValueError("server_url %r is not a valid URL: %s" % (url, exc))
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError("server_url %r must start with http:// or https:// (not %s)"
+                         % (url, parts.scheme + ":" if parts.scheme else "a bare host or path"))
+    if not parts.hostname:
+        raise ValueError("server_url %r has no host name" % (url,))
+    if parts.query or parts.fragment or parts.username is not None:
+        raise ValueError("server_url %r must be a base URL without user, query or fragment" % (url,))
+    return url.strip().rstrip("/")
+
+
+def validate_timeout(timeout):
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:
+        raise ValueError("timeout must be between %d and %d seconds, not %r" % (MIN_TIMEOUT, MAX_TIMEOUT, timeout))
+    return timeout
+
+
+def validate_expiry_ms(value, name="expiry_time"):
+    """An expiry in milliseconds since the epoch within 1970..9999 (catches seconds-for-ms and overflow)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_EXPIRY_MS:
+        raise ValueError("%s must be milliseconds since the epoch between 1 and %d (the end of the year 9999), "
+                         "not %r" % (name, MAX_EXPIRY_MS, value))
+    return value
+
+
 def _short(text, limit=120):
     text = " ".join(to_text(text, errors="surrogate_or_replace").split())
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Shape checks of answers: an answer the modules cannot trust is a failure that names the endpoint
+# ---------------------------------------------------------------------------------------------------------
+
+class _Absent:
+    def __repr__(self):
+        return "nothing"
+
+
+ABSENT = _Absent()
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "a boolean", dict: "an object", list: "a list",
+               type(None): "null", float: "a number"}
+
+
+def _type_text(types):
+    return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
+
+
+def unexpected(where, what, value):
+    return SynapseAdminError("Synapse's answer to %s is not what Synapse sends: %s, got %s. Is server_url a "
+                             "Synapse homeserver of a supported release?" % (where, what, _short(repr(value), 80)))
+
+
+def answer_field(data, key, types, where, required=True):
+    """``data[key]`` when its type is one of ``types`` (``bool`` never counts as ``int``); else SynapseAdminError.
+
+    A missing key gives ``ABSENT`` when not ``required``.
+    """
+    if not isinstance(data, dict):
+        raise unexpected(where, "an object was expected", data)
+    if key not in data:
+        if required:
+            raise unexpected(where, "%r is missing" % key, data)
+        return ABSENT
+    value = data[key]
+    if isinstance(value, bool) and bool not in types:
+        ok = False
+    else:
+        ok = isinstance(value, tuple(types))
+    if not ok:
+        raise unexpected(where, "%r must be %s" % (key, _type_text(types)), value)
+    return value
+
+
+def check_token_object(obj, where):
+    """A registration token object with the documented field types; ``SynapseAdminError`` otherwise."""
+    if not isinstance(obj, dict):
+        raise unexpected(where, "a registration token object was expected", obj)
+    token = answer_field(obj, "token", (str,), where)
+    if not token:
+        raise unexpected(where, "'token' is empty", obj)
+    answer_field(obj, "uses_allowed", (int, type(None)), where)
+    answer_field(obj, "pending", (int,), where)
+    answer_field(obj, "completed", (int,), where)
+    answer_field(obj, "expiry_time", (int, type(None)), where)
+    return normalize_token(obj)
+
+
+def check_user_object(obj, user_id, where):
+    """The v2 user object of ``user_id``: ``name`` must be that user, the fields the modules read well typed."""
+    name = answer_field(obj, "name", (str,), where)
+    if name != user_id:
+        raise unexpected(where, "'name' should be %s" % user_id, name)
+    for key, types in (("admin", (bool, int)), ("deactivated", (bool, int)), ("erased", (bool, int)),
+                       ("displayname", (str, type(None))), ("user_type", (str, type(None)))):
+        answer_field(obj, key, types, where, required=key in ("admin", "deactivated"))
+    return obj
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -254,8 +369,8 @@ class SynapseAdminClient:
 
     def __init__(self, server_url=DEFAULT_SERVER_URL, timeout=DEFAULT_TIMEOUT, validate_certs=True,
                  access_token=None, max_ratelimit_wait=MAX_RATELIMIT_WAIT, sleep=time.sleep):
-        self.server_url = (server_url or DEFAULT_SERVER_URL).rstrip("/")
-        self.timeout = timeout
+        self.server_url = validate_server_url(DEFAULT_SERVER_URL if server_url is None else server_url)
+        self.timeout = validate_timeout(timeout)
         self.validate_certs = validate_certs
         self.access_token = access_token
         self.max_ratelimit_wait = max_ratelimit_wait
@@ -276,13 +391,18 @@ class SynapseAdminClient:
 
     @classmethod
     def from_module(cls, module):
+        """A client from the module's connection options; a bad server_url or timeout fails the module."""
         params = module.params
-        return cls(
-            server_url=params["server_url"],
-            timeout=params["timeout"],
-            validate_certs=params["validate_certs"],
-            access_token=params.get("access_token"),
-        )
+        try:
+            return cls(
+                server_url=params["server_url"],
+                timeout=params["timeout"],
+                validate_certs=params["validate_certs"],
+                access_token=params.get("access_token"),
+            )
+        except ValueError as exc:
+            module.fail_json(msg="Invalid input, nothing was sent to Synapse: %s" % exc)
+        return None  # not reached: fail_json exits
 
     # -- transport ------------------------------------------------------------------------------------------
 
@@ -364,11 +484,18 @@ class SynapseAdminClient:
         return status, payload
 
     def _api_error(self, where, status, payload, headers=None):
+        # Error bodies are only read for their text; fields of the wrong type are ignored, not trusted.
         errcode = payload.get("errcode")
-        error = payload.get("error") or ""
+        if not isinstance(errcode, str):
+            errcode = None
+        error = payload.get("error")
+        error = _short(error, 300) if isinstance(error, str) else ""
         retry_after_ms = payload.get("retry_after_ms")
-        if retry_after_ms is None and headers is not None and headers.get("Retry-After", "").isdigit():
-            retry_after_ms = int(headers.get("Retry-After")) * 1000
+        if isinstance(retry_after_ms, bool) or not isinstance(retry_after_ms, (int, float)) or retry_after_ms < 0:
+            retry_after_ms = None
+        retry_after = headers.get("Retry-After", "") if headers is not None else ""
+        if retry_after_ms is None and isinstance(retry_after, str) and retry_after.isdigit():
+            retry_after_ms = int(retry_after) * 1000
         detail = "%s: %s" % (errcode, error) if errcode else error
         if status == 401:
             msg = ("Synapse refused the access token (%s) for %s: the token is missing, invalid or expired. "
@@ -397,7 +524,9 @@ class SynapseAdminClient:
             return self._server_name
         try:
             dummy, data = self.request("GET", "/_matrix/key/v2/server", auth=False)
-            name = data.get("server_name")
+            name = answer_field(data, "server_name", (str,), "GET /_matrix/key/v2/server")
+            if not SERVER_NAME_RE.match(name):
+                raise unexpected("GET /_matrix/key/v2/server", "'server_name' is not a server name", name)
         except SynapseAdminError as exc:
             if exc.status is None:
                 raise
@@ -409,8 +538,11 @@ class SynapseAdminClient:
             name = None
         if not name and self.access_token:
             dummy, data = self.request("GET", "/_matrix/client/v3/account/whoami")
-            user_id = data.get("user_id") or ""
-            name = user_id.split(":", 1)[1] if ":" in user_id else None
+            user_id = answer_field(data, "user_id", (str,), "GET /_matrix/client/v3/account/whoami")
+            name = user_id.split(":", 1)[1] if user_id.startswith("@") and ":" in user_id else None
+            if not name or not SERVER_NAME_RE.match(name):
+                raise unexpected("GET /_matrix/client/v3/account/whoami", "'user_id' is not a Matrix user ID",
+                                 user_id)
         if not name:
             raise SynapseAdminError("Cannot learn the server name from Synapse; set the server_name option.")
         self._server_name = name
@@ -420,9 +552,9 @@ class SynapseAdminClient:
 
     def get_nonce(self):
         dummy, data = self.request("GET", "/_synapse/admin/v1/register", auth=False)
-        nonce = data.get("nonce")
+        nonce = answer_field(data, "nonce", (str,), "GET /_synapse/admin/v1/register")
         if not nonce:
-            raise SynapseAdminError("GET /_synapse/admin/v1/register returned no nonce: is this Synapse?")
+            raise unexpected("GET /_synapse/admin/v1/register", "'nonce' is empty", nonce)
         return nonce
 
     def register(self, shared_secret, username, password, admin=False, user_type=None, displayname=None,
@@ -453,23 +585,32 @@ class SynapseAdminClient:
                 raise SynapseAdminError("Synapse does not know user_type %r (built in: bot, support; others come "
                                         "from the user_types setting)" % user_type, exc.status, exc.errcode, error)
             raise
+        where = "POST /_synapse/admin/v1/register"
+        user_id = answer_field(data, "user_id", (str,), where)
+        if not user_id.startswith("@") or ":" not in user_id:
+            raise unexpected(where, "'user_id' is not a Matrix user ID", user_id)
+        if not inhibit_login:
+            answer_field(data, "access_token", (str,), where)
+            answer_field(data, "device_id", (str,), where)
         return data
 
     # -- users ----------------------------------------------------------------------------------------------
 
     def get_user(self, user_id):
         """``GET /_synapse/admin/v2/users/<user_id>``; ``None`` when the account does not exist."""
+        path = "/_synapse/admin/v2/users/%s" % quote(user_id, safe="")
         try:
-            dummy, data = self.request("GET", "/_synapse/admin/v2/users/%s" % quote(user_id, safe=""))
+            dummy, data = self.request("GET", path)
         except SynapseAdminError as exc:
             if exc.status == 404 and exc.errcode == "M_NOT_FOUND":
                 return None
             raise
-        return data
+        return check_user_object(data, user_id, "GET " + path)
 
     def put_user(self, user_id, body):
-        dummy, data = self.request("PUT", "/_synapse/admin/v2/users/%s" % quote(user_id, safe=""), body=body)
-        return data
+        path = "/_synapse/admin/v2/users/%s" % quote(user_id, safe="")
+        dummy, data = self.request("PUT", path, body=body)
+        return check_user_object(data, user_id, "PUT " + path)
 
     def deactivate(self, user_id, erase=False):
         dummy, data = self.request("POST", "/_synapse/admin/v1/deactivate/%s" % quote(user_id, safe=""),
@@ -504,7 +645,7 @@ class SynapseAdminClient:
             if exc.status in (403, 429):
                 return None
             raise
-        return bool(data.get("available"))
+        return answer_field(data, "available", (bool,), "GET /_matrix/client/v3/register/available")
 
     # -- login / logout -------------------------------------------------------------------------------------
 
@@ -522,6 +663,10 @@ class SynapseAdminClient:
             if exc.status == 403 and exc.errcode in ("M_FORBIDDEN", "M_USER_DEACTIVATED"):
                 return None
             raise
+        token = answer_field(data, "access_token", (str,), "POST /_matrix/client/v3/login")
+        if not token:
+            raise unexpected("POST /_matrix/client/v3/login", "'access_token' is empty", token)
+        answer_field(data, "user_id", (str,), "POST /_matrix/client/v3/login")
         return data
 
     def logout(self, token):
@@ -541,26 +686,36 @@ class SynapseAdminClient:
 
     def list_tokens(self, valid=None):
         query = None if valid is None else {"valid": "true" if valid else "false"}
+        where = "GET /_synapse/admin/v1/registration_tokens"
         dummy, data = self.request("GET", "/_synapse/admin/v1/registration_tokens", query=query)
-        return [normalize_token(item) for item in data.get("registration_tokens", [])]
+        items = answer_field(data, "registration_tokens", (list,), where)
+        return [check_token_object(item, where) for item in items]
 
     def get_token(self, token):
+        path = "/_synapse/admin/v1/registration_tokens/%s" % quote(token, safe="")
         try:
-            dummy, data = self.request("GET", "/_synapse/admin/v1/registration_tokens/%s" % quote(token, safe=""))
+            dummy, data = self.request("GET", path)
         except SynapseAdminError as exc:
             if exc.status == 404 and exc.errcode == "M_NOT_FOUND":
                 return None
             raise
-        return normalize_token(data)
+        found = check_token_object(data, "GET " + path)
+        if found["token"] != token:
+            raise unexpected("GET " + path, "the token should be %r" % token, found["token"])
+        return found
 
     def create_token(self, body):
+        where = "POST /_synapse/admin/v1/registration_tokens/new"
         dummy, data = self.request("POST", "/_synapse/admin/v1/registration_tokens/new", body=body)
-        return normalize_token(data)
+        created = check_token_object(data, where)
+        if body.get("token") and created["token"] != body["token"]:
+            raise unexpected(where, "the token should be %r" % body["token"], created["token"])
+        return created
 
     def update_token(self, token, body):
-        dummy, data = self.request("PUT", "/_synapse/admin/v1/registration_tokens/%s" % quote(token, safe=""),
-                                   body=body)
-        return normalize_token(data)
+        path = "/_synapse/admin/v1/registration_tokens/%s" % quote(token, safe="")
+        dummy, data = self.request("PUT", path, body=body)
+        return check_token_object(data, "PUT " + path)
 
     def delete_token(self, token):
         self.request("DELETE", "/_synapse/admin/v1/registration_tokens/%s" % quote(token, safe=""))

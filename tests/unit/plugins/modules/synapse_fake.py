@@ -56,6 +56,10 @@ class FakeSynapse:
         self.reg_tokens = {}  # token -> token object
         self.nonces = set()
         self.requests = []  # (method, path) of every request
+        # Wrong-shaped answers for the "trusts no answer" tests: (method, path) -> (status, JSON body), and one
+        # answer for every request when answer_all is set.
+        self.answers = {}
+        self.answer_all = None
         self.lock = threading.Lock()
 
     # -- helpers for tests ------------------------------------------------------------------------------------
@@ -83,6 +87,10 @@ class FakeSynapse:
     def handle(self, method, path, query, headers, body):
         with self.lock:
             self.requests.append((method, path))
+            if self.answer_all is not None:
+                return self.answer_all
+            if (method, path) in self.answers:
+                return self.answers[(method, path)]
             return self._route(method, path, query, headers, body)
 
     def _auth(self, headers, admin=True):
