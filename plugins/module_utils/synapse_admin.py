@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import os
 import re
 import socket
 import ssl
@@ -27,6 +29,9 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.module_utils.urls import Request, make_context
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:8008"
+# Where the homeserver.synapse.synapse role (like Debian's matrix-synapse package) keeps Synapse's config,
+# in the order Synapse reads it (--config-path homeserver.yaml --config-path conf.d/).
+DEFAULT_CONFIG_PATHS = ["/etc/matrix-synapse/homeserver.yaml", "/etc/matrix-synapse/conf.d"]
 DEFAULT_TIMEOUT = 30
 USER_AGENT = "ansible-homeserver.synapse"
 DEVICE_DISPLAY_NAME = "Ansible homeserver.synapse"
@@ -284,6 +289,70 @@ def validate_expiry_ms(value, name="expiry_time"):
         raise ValueError("%s must be milliseconds since the epoch between 1 and %d (the end of the year 9999), "
                          "not %r" % (name, MAX_EXPIRY_MS, value))
     return value
+
+
+def is_local_url(url):
+    """Whether ``url`` points at this host (localhost or a loopback address)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def config_files(paths):
+    """Synapse's config files for ``--config-path`` arguments: a file as is, a directory's ``*.yaml`` sorted."""
+    files = []
+    for path in paths:
+        if os.path.isdir(path):
+            files.extend(os.path.join(path, name) for name in sorted(os.listdir(path))
+                         if name.endswith(".yaml") and os.path.isfile(os.path.join(path, name)))
+        else:
+            files.append(path)
+    return files
+
+
+SERVER_NAME_LINE_RE = re.compile(r"^server_name[ \t]*:(.*)$", re.MULTILINE)
+
+
+def _yaml_scalar(text):
+    """A plain or quoted one-line YAML scalar, or None when it is anything else (block, flow, alias, tag)."""
+    text = text.strip()
+    if text[:1] in ("'", '"'):
+        close = text.find(text[0], 1)
+        rest = text[close + 1:].strip() if close > 0 else "x"
+        if rest and not rest.startswith("#"):
+            return None
+        return text[1:close]
+    text = re.sub(r"\s+#.*$", "", text).strip()
+    if not text or text[0] in "|>[{&*!%@`#":
+        return None
+    return text
+
+
+def server_name_from_config(paths):
+    """``(server_name, file, notes)`` from Synapse's config files, read as Synapse merges them (the last wins).
+
+    Only a top-level ``server_name: <name>`` line (plain or quoted) is read, without a YAML library (targets
+    need none); ``notes`` says why nothing was found (missing or unreadable files, a value that is not a name).
+    """
+    found, source, notes = None, None, []
+    for path in config_files(paths):
+        try:
+            with open(path, "rb") as handle:
+                text = to_text(handle.read(), errors="surrogate_or_replace")
+        except (IOError, OSError) as exc:
+            notes.append("cannot read %s: %s" % (path, exc.strerror or exc))
+            continue
+        for match in SERVER_NAME_LINE_RE.finditer(text):
+            value = _yaml_scalar(match.group(1))
+            if value is None or not SERVER_NAME_RE.match(value):
+                notes.append("%s: server_name %s is not a plain server name" % (path, match.group(1).strip()))
+                continue
+            found, source = value, path
+    return found, source, notes
 
 
 def _short(text, limit=120):
@@ -682,6 +751,44 @@ class SynapseAdminClient:
             self.logout(token)
         return True
 
+    # -- user listing and devices -------------------------------------------------------------------------------
+
+    def list_users(self, query, limit, page_size=100):
+        """``GET /_synapse/admin/v3/users`` page after page until ``limit`` accounts or the end; ``(users, total)``."""
+        where = "GET /_synapse/admin/v3/users"
+        users, total, start = [], None, None
+        while len(users) < limit:
+            page = dict(query, limit=str(min(page_size, limit - len(users))))
+            if start is not None:
+                page["from"] = start
+            dummy, data = self.request("GET", "/_synapse/admin/v3/users", query=page)
+            items = answer_field(data, "users", (list,), where)
+            total = answer_field(data, "total", (int,), where)
+            for item in items:
+                answer_field(item, "name", (str,), where)
+                users.append(item)
+            next_token = answer_field(data, "next_token", (str, int), where, required=False)
+            if next_token is ABSENT or not items:
+                break
+            if str(next_token) == str(start):
+                raise unexpected(where, "'next_token' repeats the page asked for", next_token)
+            start = str(next_token)
+        return users[:limit], total
+
+    def get_devices(self, user_id):
+        """The devices of ``user_id`` (``GET /_synapse/admin/v2/users/<user_id>/devices``)."""
+        path = "/_synapse/admin/v2/users/%s/devices" % quote(user_id, safe="")
+        dummy, data = self.request("GET", path)
+        devices = answer_field(data, "devices", (list,), "GET " + path)
+        for device in devices:
+            answer_field(device, "device_id", (str,), "GET " + path)
+        return devices
+
+    def delete_devices(self, user_id, device_ids):
+        """Delete devices and their access tokens (``POST .../delete_devices``)."""
+        path = "/_synapse/admin/v2/users/%s/delete_devices" % quote(user_id, safe="")
+        self.request("POST", path, body={"devices": list(device_ids)})
+
     # -- registration tokens --------------------------------------------------------------------------------
 
     def list_tokens(self, valid=None):
@@ -738,6 +845,9 @@ class AdminSession:
         self.module = module
         self.client = client
         self._login_token = None
+        # The account and device of the module's own login (admin_user), None with access_token.
+        self.user_id = None
+        self.device_id = None
 
     def __enter__(self):
         params = self.module.params
@@ -752,6 +862,8 @@ class AdminSession:
         self._login_token = data.get("access_token")
         if not self._login_token:
             raise SynapseAdminError("The login of admin_user %s returned no access token." % params["admin_user"])
+        self.user_id = data.get("user_id")
+        self.device_id = data.get("device_id") if isinstance(data.get("device_id"), str) else None
         self.module.no_log_values.add(self._login_token)
         self.client.access_token = self._login_token
         return self

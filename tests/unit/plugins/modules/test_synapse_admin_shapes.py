@@ -42,6 +42,8 @@ def admin_token(synapse):  # noqa: F811
 
 def run(main, capsys, fake, check_mode=False, **args):
     args.setdefault("server_url", fake.url)
+    if main is register_user.main:
+        args.setdefault("config_paths", [])
     failed, result = run_module(main, args, capsys, check_mode=check_mode)
     assert "Traceback" not in json.dumps(result)
     assert "exception" not in result, result.get("exception")
