@@ -429,6 +429,19 @@ def check_user_object(obj, user_id, where):
     return obj
 
 
+ROOM_ID_RE = re.compile(r"^![^:\s]+:(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+ROOM_ALIAS_RE = re.compile(r"^#[^:\s]+:(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+
+
+def check_room(room):
+    """``'id'`` or ``'alias'`` for a room ID (``!x:server``) or alias (``#x:server``); ``ValueError`` otherwise."""
+    if isinstance(room, str) and ROOM_ID_RE.match(room):
+        return "id"
+    if isinstance(room, str) and ROOM_ALIAS_RE.match(room):
+        return "alias"
+    raise ValueError("invalid room %r: give a room ID (!opaque:server) or an alias (#name:server)" % (room,))
+
+
 # ---------------------------------------------------------------------------------------------------------
 # HTTP client
 # ---------------------------------------------------------------------------------------------------------
@@ -788,6 +801,126 @@ class SynapseAdminClient:
         """Delete devices and their access tokens (``POST .../delete_devices``)."""
         path = "/_synapse/admin/v2/users/%s/delete_devices" % quote(user_id, safe="")
         self.request("POST", path, body={"devices": list(device_ids)})
+
+    # -- rooms ----------------------------------------------------------------------------------------------------
+
+    def resolve_alias(self, alias):
+        """The room ID an alias points to, or None when it does not resolve (404)."""
+        path = "/_matrix/client/v3/directory/room/%s" % quote(alias, safe="")
+        try:
+            dummy, data = self.request("GET", path)
+        except SynapseAdminError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        room_id = answer_field(data, "room_id", (str,), "GET " + path)
+        if not ROOM_ID_RE.match(room_id):
+            raise unexpected("GET " + path, "'room_id' is not a room ID", room_id)
+        return room_id
+
+    def get_room(self, room_id):
+        """Room details (``GET /_synapse/admin/v1/rooms/<room_id>``), None when the server does not know the room."""
+        path = "/_synapse/admin/v1/rooms/%s" % quote(room_id, safe="")
+        try:
+            dummy, data = self.request("GET", path)
+        except SynapseAdminError as exc:
+            if exc.status == 404 and exc.errcode == "M_NOT_FOUND":
+                return None
+            raise
+        if answer_field(data, "room_id", (str,), "GET " + path) != room_id:
+            raise unexpected("GET " + path, "'room_id' should be %s" % room_id, data.get("room_id"))
+        for key in ("joined_members", "joined_local_members"):
+            answer_field(data, key, (int,), "GET " + path)
+        return data
+
+    def room_members(self, room_id):
+        path = "/_synapse/admin/v1/rooms/%s/members" % quote(room_id, safe="")
+        dummy, data = self.request("GET", path)
+        members = answer_field(data, "members", (list,), "GET " + path)
+        if any(not isinstance(m, str) for m in members):
+            raise unexpected("GET " + path, "'members' must be a list of user IDs", members)
+        return members
+
+    def room_power_levels(self, room_id):
+        """The content of the room's m.room.power_levels state event ({} when there is none)."""
+        path = "/_synapse/admin/v1/rooms/%s/state" % quote(room_id, safe="")
+        dummy, data = self.request("GET", path, query={"type": "m.room.power_levels"})
+        state = answer_field(data, "state", (list,), "GET " + path)
+        for event in state:
+            if isinstance(event, dict) and event.get("type") == "m.room.power_levels" and event.get("state_key") == "":
+                content = answer_field(event, "content", (dict,), "GET " + path)
+                return content
+        return {}
+
+    def get_block(self, room_id):
+        path = "/_synapse/admin/v1/rooms/%s/block" % quote(room_id, safe="")
+        dummy, data = self.request("GET", path)
+        return answer_field(data, "block", (bool,), "GET " + path)
+
+    def set_block(self, room_id, block):
+        path = "/_synapse/admin/v1/rooms/%s/block" % quote(room_id, safe="")
+        dummy, data = self.request("PUT", path, body={"block": bool(block)})
+        if answer_field(data, "block", (bool,), "PUT " + path) != bool(block):
+            raise unexpected("PUT " + path, "'block' should be %s" % bool(block), data.get("block"))
+
+    def make_room_admin(self, room_id, user_id):
+        path = "/_synapse/admin/v1/rooms/%s/make_room_admin" % quote(room_id, safe="")
+        self.request("POST", path, body={"user_id": user_id})
+
+    def delete_room(self, room_id, body):
+        """Start an asynchronous delete (``DELETE /_synapse/admin/v2/rooms/<room_id>``); returns its delete_id."""
+        path = "/_synapse/admin/v2/rooms/%s" % quote(room_id, safe="")
+        dummy, data = self.request("DELETE", path, body=body)
+        delete_id = answer_field(data, "delete_id", (str,), "DELETE " + path)
+        if not delete_id:
+            raise unexpected("DELETE " + path, "'delete_id' is empty", delete_id)
+        return delete_id
+
+    def delete_status(self, delete_id=None, room_id=None):
+        """One delete task by ``delete_id``, or the list of a room's recent tasks by ``room_id``."""
+        if delete_id is not None:
+            path = "/_synapse/admin/v2/rooms/delete_status/%s" % quote(delete_id, safe="")
+            dummy, data = self.request("GET", path)
+            tasks = [data]
+        else:
+            path = "/_synapse/admin/v2/rooms/%s/delete_status" % quote(room_id, safe="")
+            try:
+                dummy, data = self.request("GET", path)
+            except SynapseAdminError as exc:
+                if exc.status == 404:
+                    return []
+                raise
+            tasks = answer_field(data, "results", (list,), "GET " + path)
+        for task in tasks:
+            status = answer_field(task, "status", (str,), "GET " + path)
+            if status not in ("scheduled", "active", "complete", "failed", "purging", "shutting_down"):
+                raise unexpected("GET " + path, "'status' is not a delete status", status)
+            answer_field(task, "delete_id", (str,), "GET " + path)
+        return tasks[0] if delete_id is not None else tasks
+
+    def list_rooms(self, query, limit, page_size=100):
+        """``GET /_synapse/admin/v1/rooms`` page after page until ``limit`` rooms or the end; ``(rooms, total)``."""
+        where = "GET /_synapse/admin/v1/rooms"
+        rooms, total, start = [], None, None
+        while len(rooms) < limit:
+            page = dict(query, limit=str(min(page_size, limit - len(rooms))))
+            if start is not None:
+                page["from"] = start
+            dummy, data = self.request("GET", "/_synapse/admin/v1/rooms", query=page)
+            items = answer_field(data, "rooms", (list,), where)
+            total = answer_field(data, "total_rooms", (int,), where)
+            for item in items:
+                answer_field(item, "room_id", (str,), where)
+                rooms.append(item)
+            next_batch = answer_field(data, "next_batch", (str, int), where, required=False)
+            if next_batch is ABSENT:
+                next_batch = answer_field(data, "next_token", (str, int), where, required=False)
+            if next_batch is ABSENT or not items:
+                break
+            if str(next_batch) == str(start):
+                raise unexpected(where, "'next_batch' repeats the page asked for", next_batch)
+            start = str(next_batch)
+        return rooms[:limit], total
 
     # -- registration tokens --------------------------------------------------------------------------------
 

@@ -53,6 +53,8 @@ class FakeSynapse:
         self.profile_lookups_allowed = None  # rc_profile's burst: after this many profile look-ups, 429s
         self.users = {}  # user_id -> dict(password, admin, displayname, user_type, deactivated, erased)
         self.tokens = {}  # access token -> user_id
+        self.token_devices = {}  # access token -> device_id, for tokens that belong to a device
+        self.devices = {}  # user_id -> {device_id: device object as the admin API lists it}
         self.reg_tokens = {}  # token -> token object
         self.nonces = set()
         self.requests = []  # (method, path) of every request
@@ -74,6 +76,25 @@ class FakeSynapse:
         token = "syt_" + secrets.token_hex(8)
         self.tokens[token] = user_id
         return token
+
+    def add_device(self, user_id, device_id=None, display_name=None, last_seen_ts=None):
+        """A device with an access token, as a client login makes; returns ``(device_id, token)``."""
+        device_id = device_id or "DEV" + secrets.token_hex(4).upper()
+        token = self.issue_token(user_id)
+        self.token_devices[token] = device_id
+        device = {"device_id": device_id, "user_id": user_id, "last_seen_ip": "127.0.0.1",
+                  "last_seen_ts": last_seen_ts, "last_seen_user_agent": "pytest", "dehydrated": False}
+        if display_name is not None:
+            device["display_name"] = display_name
+        self.devices.setdefault(user_id, {})[device_id] = device
+        return device_id, token
+
+    def _delete_device(self, user_id, device_id):
+        self.devices.get(user_id, {}).pop(device_id, None)
+        for token, dev in list(self.token_devices.items()):
+            if dev == device_id and self.tokens.get(token) == user_id:
+                del self.tokens[token]
+                del self.token_devices[token]
 
     def writes(self):
         return [(m, p) for m, p in self.requests
@@ -116,8 +137,11 @@ class FakeSynapse:
         if path == "/_matrix/client/v3/login" and method == "POST":
             return self._login(body)
         if path == "/_matrix/client/v3/logout" and method == "POST":
-            self._auth(headers, admin=False)
-            del self.tokens[headers["Authorization"][len("Bearer "):]]
+            user_id = self._auth(headers, admin=False)
+            token = headers["Authorization"][len("Bearer "):]
+            if token in self.token_devices:
+                self._delete_device(user_id, self.token_devices[token])
+            self.tokens.pop(token, None)
             return 200, {}
         if path == "/_matrix/client/v3/register/available":
             return self._available(query)
@@ -145,6 +169,25 @@ class FakeSynapse:
                 user["erased"] = True
                 user["displayname"] = None
             return 200, {"id_server_unbind_result": "success"}
+        if path == "/_synapse/admin/v3/users" and method == "GET":
+            self._auth(headers)
+            return self._list_users(query)
+        match = re.match(r"^/_synapse/admin/v2/users/([^/]+)/(devices|delete_devices)$", path)
+        if match:
+            self._auth(headers)
+            user_id = unquote(match.group(1))
+            if user_id not in self.users:
+                raise SynapseError(404, "Unknown user", "M_NOT_FOUND")
+            if match.group(2) == "devices" and method == "GET":
+                devices = list(self.devices.get(user_id, {}).values())
+                return 200, {"devices": devices, "total": len(devices)}
+            if match.group(2) == "delete_devices" and method == "POST":
+                if not isinstance(body.get("devices"), list):
+                    raise SynapseError(400, "Missing devices", "M_MISSING_PARAM")
+                for device_id in body["devices"]:
+                    self._delete_device(user_id, device_id)
+                return 200, {}
+            raise SynapseError(405, "Unsupported method")
         if path.startswith("/_synapse/admin/v1/registration_tokens"):
             self._auth(headers)
             return self._reg_tokens(method, path[len("/_synapse/admin/v1/registration_tokens"):], query, body)
@@ -206,7 +249,8 @@ class FakeSynapse:
             raise SynapseError(403, "Invalid username or password", "M_FORBIDDEN")
         if record["deactivated"]:
             raise SynapseError(403, "This account has been deactivated", "M_USER_DEACTIVATED")
-        return 200, {"user_id": user_id, "access_token": self.issue_token(user_id), "device_id": "LOGINDEV"}
+        device_id, token = self.add_device(user_id, display_name=body.get("initial_device_display_name"))
+        return 200, {"user_id": user_id, "access_token": token, "device_id": device_id}
 
     def _user_v2(self, method, user_id, body):
         if not user_id.endswith(":" + self.server_name):
@@ -233,7 +277,39 @@ class FakeSynapse:
         user = self.users[user_id]
         return {"name": user_id, "displayname": user["displayname"], "admin": user["admin"],
                 "deactivated": user["deactivated"], "erased": user["erased"], "user_type": user["user_type"],
-                "is_guest": False, "shadow_banned": False, "locked": False, "threepids": []}
+                "is_guest": user.get("is_guest", False), "shadow_banned": False, "locked": False,
+                "threepids": user.get("threepids", []), "external_ids": user.get("external_ids", []),
+                "avatar_url": None, "creation_ts": user.get("creation_ts", 1764547200000),
+                "last_seen_ts": user.get("last_seen_ts"), "appservice_id": None}
+
+    def _list_users(self, query):
+        """``GET /_synapse/admin/v3/users``: filters, order and from/limit paging as Synapse documents them."""
+        def flag(name):
+            return query[name][0] == "true" if name in query else None
+
+        users = [self._user_json(user_id) for user_id in self.users]
+        name = query.get("name", [None])[0]
+        if name:
+            users = [u for u in users if name in u["name"].split(":")[0] or name in (u["displayname"] or "")]
+        if flag("admins") is not None:
+            users = [u for u in users if u["admin"] == flag("admins")]
+        if flag("deactivated") is not None:
+            users = [u for u in users if u["deactivated"] == flag("deactivated")]
+        if flag("guests") is False:
+            users = [u for u in users if not u["is_guest"]]
+        order = query.get("order_by", ["name"])[0]
+        users.sort(key=lambda u: (u.get(order) is not None, u.get(order) or 0, u["name"]) if order != "name"
+                   else u["name"], reverse=query.get("dir", ["f"])[0] == "b")
+        start = int(query.get("from", ["0"])[0])
+        limit = int(query.get("limit", ["100"])[0])
+        page = users[start:start + limit]
+        for user in page:
+            user.pop("threepids")
+            user.pop("external_ids")
+        result = {"users": page, "total": len(users)}
+        if start + limit < len(users):
+            result["next_token"] = str(start + limit)
+        return 200, result
 
     def _reg_tokens(self, method, rest, query, body):
         if rest == "" and method == "GET":
