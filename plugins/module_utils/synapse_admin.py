@@ -429,7 +429,8 @@ def check_user_object(obj, user_id, where):
     return obj
 
 
-ROOM_ID_RE = re.compile(r"^![^:\s]+:(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+# Room versions up to 11 have !opaque:server IDs; version 12 (the default of recent Synapse) has !hash, no server.
+ROOM_ID_RE = re.compile(r"^![^:\s]+(?::(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?)?$")
 ROOM_ALIAS_RE = re.compile(r"^#[^:\s]+:(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
 
 
@@ -439,7 +440,8 @@ def check_room(room):
         return "id"
     if isinstance(room, str) and ROOM_ALIAS_RE.match(room):
         return "alias"
-    raise ValueError("invalid room %r: give a room ID (!opaque:server) or an alias (#name:server)" % (room,))
+    raise ValueError("invalid room %r: give a room ID (!opaque:server, or !hash in room version 12) or an alias "
+                     "(#name:server)" % (room,))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -921,6 +923,91 @@ class SynapseAdminClient:
                 raise unexpected(where, "'next_batch' repeats the page asked for", next_batch)
             start = str(next_batch)
         return rooms[:limit], total
+
+    # -- media ----------------------------------------------------------------------------------------------------
+
+    def media_info(self, server_name, media_id):
+        """``GET /_synapse/admin/v1/media/<origin>/<media_id>``'s media_info; None when Synapse does not have it."""
+        path = "/_synapse/admin/v1/media/%s/%s" % (quote(server_name, safe=""), quote(media_id, safe=""))
+        try:
+            dummy, data = self.request("GET", path)
+        except SynapseAdminError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        info = answer_field(data, "media_info", (dict,), "GET " + path)
+        answer_field(info, "quarantined_by", (str, type(None)), "GET " + path)
+        return info
+
+    def quarantine_media(self, server_name, media_id):
+        self.request("POST", "/_synapse/admin/v1/media/quarantine/%s/%s"
+                     % (quote(server_name, safe=""), quote(media_id, safe="")), body={})
+
+    def unquarantine_media(self, server_name, media_id):
+        self.request("POST", "/_synapse/admin/v1/media/unquarantine/%s/%s"
+                     % (quote(server_name, safe=""), quote(media_id, safe="")), body={})
+
+    def delete_media(self, server_name, media_id):
+        path = "/_synapse/admin/v1/media/%s/%s" % (quote(server_name, safe=""), quote(media_id, safe=""))
+        dummy, data = self.request("DELETE", path, body={})
+        answer_field(data, "total", (int,), "DELETE " + path)
+
+    def user_media(self, user_id, page_size=100):
+        """Every local media item ``user_id`` uploaded (``GET /_synapse/admin/v1/users/<user_id>/media``)."""
+        path = "/_synapse/admin/v1/users/%s/media" % quote(user_id, safe="")
+        media, start = [], None
+        while True:
+            query = {"limit": str(page_size)}
+            if start is not None:
+                query["from"] = start
+            dummy, data = self.request("GET", path, query=query)
+            items = answer_field(data, "media", (list,), "GET " + path)
+            for item in items:
+                answer_field(item, "media_id", (str,), "GET " + path)
+                answer_field(item, "quarantined_by", (str, type(None)), "GET " + path, required=False)
+                media.append(item)
+            next_token = answer_field(data, "next_token", (str, int), "GET " + path, required=False)
+            if next_token is ABSENT or not items:
+                return media
+            if str(next_token) == str(start):
+                raise unexpected("GET " + path, "'next_token' repeats the page asked for", next_token)
+            start = str(next_token)
+
+    def quarantine_user_media(self, user_id):
+        path = "/_synapse/admin/v1/user/%s/media/quarantine" % quote(user_id, safe="")
+        dummy, data = self.request("POST", path, body={})
+        return answer_field(data, "num_quarantined", (int,), "POST " + path)
+
+    def room_media(self, room_id):
+        """The mxc URIs of a room's media, local and remote (``GET /_synapse/admin/v1/room/<room_id>/media``)."""
+        path = "/_synapse/admin/v1/room/%s/media" % quote(room_id, safe="")
+        dummy, data = self.request("GET", path)
+        uris = []
+        for key in ("local", "remote"):
+            items = answer_field(data, key, (list,), "GET " + path)
+            if any(not isinstance(uri, str) or not uri.startswith("mxc://") for uri in items):
+                raise unexpected("GET " + path, "%r must be a list of mxc:// URIs" % key, items)
+            uris.extend(items)
+        return uris
+
+    def quarantine_room_media(self, room_id):
+        path = "/_synapse/admin/v1/room/%s/media/quarantine" % quote(room_id, safe="")
+        dummy, data = self.request("POST", path, body={})
+        return answer_field(data, "num_quarantined", (int,), "POST " + path)
+
+    def purge_media_cache(self, before_ts):
+        dummy, data = self.request("POST", "/_synapse/admin/v1/purge_media_cache", query={"before_ts": str(before_ts)},
+                                   body={})
+        return answer_field(data, "deleted", (int,), "POST /_synapse/admin/v1/purge_media_cache")
+
+    def delete_local_media(self, before_ts, size_gt=0, keep_profiles=True):
+        where = "POST /_synapse/admin/v1/media/delete"
+        query = {"before_ts": str(before_ts), "size_gt": str(size_gt), "keep_profiles": "true" if keep_profiles else "false"}
+        dummy, data = self.request("POST", "/_synapse/admin/v1/media/delete", query=query, body={})
+        deleted = answer_field(data, "deleted_media", (list,), where)
+        if any(not isinstance(item, str) for item in deleted):
+            raise unexpected(where, "'deleted_media' must be a list of media IDs", deleted)
+        return deleted
 
     # -- registration tokens --------------------------------------------------------------------------------
 
