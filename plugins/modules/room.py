@@ -62,15 +62,16 @@ options:
   new_room_user_id:
     description:
       - With O(state=absent), a local user ID that creates a replacement room, moves the local members and aliases
-        there and posts O(message). Without it the members just leave.
+        there and posts O(new_room_message). Without it the members just leave.
     type: str
-  room_name:
+  new_room_name:
     description:
-      - Name of the replacement room (Synapse's default is C(Content Violation Notification)).
+      - Name of the replacement room (Synapse's C(room_name); its default is C(Content Violation Notification)).
     type: str
-  message:
+  new_room_message:
     description:
-      - First message in the replacement room, telling the members why the room was shut down.
+      - First message in the replacement room, telling the members why the room was shut down (Synapse's
+        C(message)).
     type: str
   make_admin:
     description:
@@ -118,8 +119,8 @@ EXAMPLES = r"""
     state: absent
     block: true
     new_room_user_id: "@abuse:example.org"
-    room_name: Room closed
-    message: This room was closed for breaking the terms of service.
+    new_room_name: Room closed
+    new_room_message: This room was closed for breaking the terms of service.
     access_token: "{{ synapse_admin_token }}"
   register: closed
 
@@ -268,9 +269,10 @@ class RoomManager:
             after.update(exists=not params["purge"], joined_local_members=0)
             if not self.module.check_mode:
                 body = {"block": bool(want_block), "purge": params["purge"], "force_purge": params["force_purge"]}
-                for key in ("new_room_user_id", "room_name", "message"):
+                for key, name in (("new_room_user_id", "new_room_user_id"), ("new_room_name", "room_name"),
+                                  ("new_room_message", "message")):
                     if params[key] is not None:
-                        body[key] = params[key]
+                        body[name] = params[key]
                 delete_id = self.client.delete_room(room_id, body)
                 result["delete"] = self.wait(delete_id, room_id)
         if want_block is not None and after["blocked"] != want_block:
@@ -327,7 +329,7 @@ def validate(params):
         if params["state"] == "absent":
             raise ValueError("make_admin needs state=present")
     if params["state"] == "present":
-        for key in ("new_room_user_id", "room_name", "message"):
+        for key in ("new_room_user_id", "new_room_name", "new_room_message"):
             if params[key] is not None:
                 raise ValueError("%s is only used with state=absent" % key)
     if params["new_room_user_id"] is not None:
@@ -346,8 +348,8 @@ def main():
         purge=dict(type="bool", default=True),
         force_purge=dict(type="bool", default=False),
         new_room_user_id=dict(type="str"),
-        room_name=dict(type="str"),
-        message=dict(type="str"),
+        new_room_name=dict(type="str"),
+        new_room_message=dict(type="str"),
         make_admin=dict(type="str"),
         server_name=dict(type="str"),
         wait_timeout=dict(type="int", default=300),

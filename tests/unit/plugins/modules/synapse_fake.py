@@ -106,8 +106,9 @@ class FakeSynapse:
         return room_id
 
     def add_media(self, origin, media_id, user_id=None, rooms=(), last_access_ts=None, length=100, safe=False):
-        self.media[(origin, media_id)] = dict(user_id=user_id, quarantined_by=None, rooms=list(rooms), length=length,
-                                             last_access_ts=last_access_ts or int(time.time() * 1000), safe=safe)
+        self.media[(origin, media_id)] = dict(
+            user_id=user_id, quarantined_by=None, rooms=list(rooms), length=length,
+            last_access_ts=last_access_ts or int(time.time() * 1000), safe=safe)
         return "mxc://%s/%s" % (origin, media_id)
 
     def _media(self, method, path, query, headers, body):

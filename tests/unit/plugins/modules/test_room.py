@@ -83,7 +83,8 @@ def test_delete_check_mode_real_and_again(synapse, capsys, admin_token, spam):  
 
 def test_delete_with_replacement_room_and_no_purge(synapse, capsys, admin_token, spam):  # noqa: F811
     failed, result = run(room.main, capsys, synapse, room=spam, state="absent", purge=False,
-                         new_room_user_id="@abuse:test.local", room_name="Closed", message="Closed for spam.",
+                         new_room_user_id="@abuse:test.local", new_room_name="Closed",
+                         new_room_message="Closed for spam.",
                          access_token=admin_token)
     assert not failed, result
     (task,) = synapse.deletes.values()
@@ -118,8 +119,8 @@ def test_block_unblock_with_diff(synapse, capsys, admin_token):  # noqa: F811
     unknown = "!unknown:elsewhere.example"
     failed, result = run(room.main, capsys, synapse, check_mode=True, diff=True, room=unknown, block=True,
                          access_token=admin_token)
-    assert not failed and result["changed"] is True and result["diff"] == {"before": {"blocked": False},
-                                                                          "after": {"blocked": True}}
+    assert not failed and result["changed"] is True
+    assert result["diff"] == {"before": {"blocked": False}, "after": {"blocked": True}}
     assert synapse.blocked == set()
     failed, result = run(room.main, capsys, synapse, room=unknown, block=True, access_token=admin_token)
     assert not failed and result["changed"] and synapse.blocked == {unknown}
@@ -145,7 +146,7 @@ def test_make_admin(synapse, capsys, admin_token, spam):  # noqa: F811
     ({"room": "spam"}, "invalid room 'spam'"),
     ({"room": "!a:test.local"}, "give block or make_admin"),
     ({"room": "!a:test.local", "make_admin": "x", "state": "absent"}, "make_admin needs state=present"),
-    ({"room": "!a:test.local", "block": True, "message": "m"}, "message is only used with state=absent"),
+    ({"room": "!a:test.local", "block": True, "new_room_message": "m"}, "new_room_message is only used with state=absent"),
     ({"room": "!a:test.local", "state": "absent", "new_room_user_id": "abuse"}, "must be a full Matrix ID"),
     ({"room": "!a:test.local", "state": "absent", "wait_timeout": 0}, "wait_timeout must be between"),
 ])
