@@ -16,11 +16,12 @@ options:
     description:
       - Base URL of a Synapse HTTP listener that serves the C(client) resource (and so the admin API).
       - The modules run on the Synapse host by default, so the loopback listener is the right choice.
+      - Only C(http://) and C(https://) URLs with a host are accepted; anything else fails before a request is sent.
     type: str
     default: http://127.0.0.1:8008
   timeout:
     description:
-      - Timeout of each HTTP request, in seconds.
+      - Timeout of each HTTP request, in seconds, from V(1) to V(3600).
     type: int
     default: 30
   validate_certs:
@@ -39,6 +40,8 @@ attributes:
     platforms: posix
 notes:
   - The modules talk to Synapse over HTTP with Ansible's own URL code; the target needs no extra Python packages.
+  - Every answer the modules use is checked for the shape Synapse gives it; anything else (HTML, fields of the
+    wrong type, missing fields) fails with a message naming the endpoint, and nothing further is sent.
   - Synapse documents that C(/_synapse/admin) should not be exposed publicly; run the modules on the Synapse
     host (the default) or point O(server_url) at a private listener.
 """

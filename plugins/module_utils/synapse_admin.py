@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import os
 import re
 import socket
 import ssl
@@ -21,12 +23,15 @@ import threading
 import time
 
 from urllib.error import HTTPError, URLError
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.module_utils.urls import Request, make_context
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:8008"
+# Where the homeserver.synapse.synapse role (like Debian's matrix-synapse package) keeps Synapse's config,
+# in the order Synapse reads it (--config-path homeserver.yaml --config-path conf.d/).
+DEFAULT_CONFIG_PATHS = ["/etc/matrix-synapse/homeserver.yaml", "/etc/matrix-synapse/conf.d"]
 DEFAULT_TIMEOUT = 30
 USER_AGENT = "ansible-homeserver.synapse"
 DEVICE_DISPLAY_NAME = "Ansible homeserver.synapse"
@@ -46,6 +51,15 @@ TOKEN_RE = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
 DURATION_RE = re.compile(r"(\d+)\s*([wdhms])", re.IGNORECASE)
 DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 TOKEN_FIELDS = ("token", "uses_allowed", "pending", "completed", "expiry_time")
+# Sane ranges checked before anything is sent.
+MIN_TIMEOUT = 1
+MAX_TIMEOUT = 3600
+# Synapse keeps expiry_time in a BIGINT, but anything after 9999-12-31 is a unit mistake (seconds vs ms, or
+# microseconds); uses_allowed is an INT column.
+MAX_EXPIRY_MS = 253402300799999
+MAX_USES_ALLOWED = 2 ** 31 - 1
+# Longest duration accepted (100 years): beyond it the number is a typo, not a policy.
+MAX_DURATION = 100 * 365 * 86400
 
 
 class SynapseAdminError(Exception):
@@ -204,6 +218,8 @@ def parse_duration(value):
             seconds = sum(int(n) * DURATION_UNITS[u.lower()] for n, u in DURATION_RE.findall(compact))
     if seconds <= 0:
         raise ValueError("invalid duration %r: it must be longer than zero" % (value,))
+    if seconds > MAX_DURATION:
+        raise ValueError("invalid duration %r: it is longer than 100 years" % (value,))
     return seconds
 
 
@@ -240,9 +256,192 @@ def read_secret_file(path):
     return secret
 
 
+def validate_server_url(url):
+    """``url`` stripped of a trailing slash; ``ValueError`` unless it is an http(s) URL with a host."""
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError("server_url is empty; give the URL of a Synapse listener, such as %s" % DEFAULT_SERVER_URL)
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # pylint: disable=pointless-statement  # raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValueError("server_url %r is not a valid URL: %s" % (url, exc))
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError("server_url %r must start with http:// or https:// (not %s)"
+                         % (url, parts.scheme + ":" if parts.scheme else "a bare host or path"))
+    if not parts.hostname:
+        raise ValueError("server_url %r has no host name" % (url,))
+    if parts.query or parts.fragment or parts.username is not None:
+        raise ValueError("server_url %r must be a base URL without user, query or fragment" % (url,))
+    return url.strip().rstrip("/")
+
+
+def validate_timeout(timeout):
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:
+        raise ValueError("timeout must be between %d and %d seconds, not %r" % (MIN_TIMEOUT, MAX_TIMEOUT, timeout))
+    return timeout
+
+
+def validate_expiry_ms(value, name="expiry_time"):
+    """An expiry in milliseconds since the epoch within 1970..9999 (catches seconds-for-ms and overflow)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_EXPIRY_MS:
+        raise ValueError("%s must be milliseconds since the epoch between 1 and %d (the end of the year 9999), "
+                         "not %r" % (name, MAX_EXPIRY_MS, value))
+    return value
+
+
+def is_local_url(url):
+    """Whether ``url`` points at this host (localhost or a loopback address)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def config_files(paths):
+    """Synapse's config files for ``--config-path`` arguments: a file as is, a directory's ``*.yaml`` sorted."""
+    files = []
+    for path in paths:
+        if os.path.isdir(path):
+            files.extend(os.path.join(path, name) for name in sorted(os.listdir(path))
+                         if name.endswith(".yaml") and os.path.isfile(os.path.join(path, name)))
+        else:
+            files.append(path)
+    return files
+
+
+SERVER_NAME_LINE_RE = re.compile(r"^server_name[ \t]*:(.*)$", re.MULTILINE)
+
+
+def _yaml_scalar(text):
+    """A plain or quoted one-line YAML scalar, or None when it is anything else (block, flow, alias, tag)."""
+    text = text.strip()
+    if text[:1] in ("'", '"'):
+        close = text.find(text[0], 1)
+        rest = text[close + 1:].strip() if close > 0 else "x"
+        if rest and not rest.startswith("#"):
+            return None
+        return text[1:close]
+    text = re.sub(r"\s+#.*$", "", text).strip()
+    if not text or text[0] in "|>[{&*!%@`#":
+        return None
+    return text
+
+
+def server_name_from_config(paths):
+    """``(server_name, file, notes)`` from Synapse's config files, read as Synapse merges them (the last wins).
+
+    Only a top-level ``server_name: <name>`` line (plain or quoted) is read, without a YAML library (targets
+    need none); ``notes`` says why nothing was found (missing or unreadable files, a value that is not a name).
+    """
+    found, source, notes = None, None, []
+    for path in config_files(paths):
+        try:
+            with open(path, "rb") as handle:
+                text = to_text(handle.read(), errors="surrogate_or_replace")
+        except (IOError, OSError) as exc:
+            notes.append("cannot read %s: %s" % (path, exc.strerror or exc))
+            continue
+        for match in SERVER_NAME_LINE_RE.finditer(text):
+            value = _yaml_scalar(match.group(1))
+            if value is None or not SERVER_NAME_RE.match(value):
+                notes.append("%s: server_name %s is not a plain server name" % (path, match.group(1).strip()))
+                continue
+            found, source = value, path
+    return found, source, notes
+
+
 def _short(text, limit=120):
     text = " ".join(to_text(text, errors="surrogate_or_replace").split())
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Shape checks of answers: an answer the modules cannot trust is a failure that names the endpoint
+# ---------------------------------------------------------------------------------------------------------
+
+class _Absent:
+    def __repr__(self):
+        return "nothing"
+
+
+ABSENT = _Absent()
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "a boolean", dict: "an object", list: "a list",
+               type(None): "null", float: "a number"}
+
+
+def _type_text(types):
+    return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
+
+
+def unexpected(where, what, value):
+    return SynapseAdminError("Synapse's answer to %s is not what Synapse sends: %s, got %s. Is server_url a "
+                             "Synapse homeserver of a supported release?" % (where, what, _short(repr(value), 80)))
+
+
+def answer_field(data, key, types, where, required=True):
+    """``data[key]`` when its type is one of ``types`` (``bool`` never counts as ``int``); else SynapseAdminError.
+
+    A missing key gives ``ABSENT`` when not ``required``.
+    """
+    if not isinstance(data, dict):
+        raise unexpected(where, "an object was expected", data)
+    if key not in data:
+        if required:
+            raise unexpected(where, "%r is missing" % key, data)
+        return ABSENT
+    value = data[key]
+    if isinstance(value, bool) and bool not in types:
+        ok = False
+    else:
+        ok = isinstance(value, tuple(types))
+    if not ok:
+        raise unexpected(where, "%r must be %s" % (key, _type_text(types)), value)
+    return value
+
+
+def check_token_object(obj, where):
+    """A registration token object with the documented field types; ``SynapseAdminError`` otherwise."""
+    if not isinstance(obj, dict):
+        raise unexpected(where, "a registration token object was expected", obj)
+    token = answer_field(obj, "token", (str,), where)
+    if not token:
+        raise unexpected(where, "'token' is empty", obj)
+    answer_field(obj, "uses_allowed", (int, type(None)), where)
+    answer_field(obj, "pending", (int,), where)
+    answer_field(obj, "completed", (int,), where)
+    answer_field(obj, "expiry_time", (int, type(None)), where)
+    return normalize_token(obj)
+
+
+def check_user_object(obj, user_id, where):
+    """The v2 user object of ``user_id``: ``name`` must be that user, the fields the modules read well typed."""
+    name = answer_field(obj, "name", (str,), where)
+    if name != user_id:
+        raise unexpected(where, "'name' should be %s" % user_id, name)
+    for key, types in (("admin", (bool, int)), ("deactivated", (bool, int)), ("erased", (bool, int)),
+                       ("displayname", (str, type(None))), ("user_type", (str, type(None)))):
+        answer_field(obj, key, types, where, required=key in ("admin", "deactivated"))
+    return obj
+
+
+# Room versions up to 11 have !opaque:server IDs; version 12 (the default of recent Synapse) has !hash, no server.
+ROOM_ID_RE = re.compile(r"^![^:\s]+(?::(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?)?$")
+ROOM_ALIAS_RE = re.compile(r"^#[^:\s]+:(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+
+
+def check_room(room):
+    """``'id'`` or ``'alias'`` for a room ID (``!x:server``) or alias (``#x:server``); ``ValueError`` otherwise."""
+    if isinstance(room, str) and ROOM_ID_RE.match(room):
+        return "id"
+    if isinstance(room, str) and ROOM_ALIAS_RE.match(room):
+        return "alias"
+    raise ValueError("invalid room %r: give a room ID (!opaque:server, or !hash in room version 12) or an alias "
+                     "(#name:server)" % (room,))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -254,8 +453,8 @@ class SynapseAdminClient:
 
     def __init__(self, server_url=DEFAULT_SERVER_URL, timeout=DEFAULT_TIMEOUT, validate_certs=True,
                  access_token=None, max_ratelimit_wait=MAX_RATELIMIT_WAIT, sleep=time.sleep):
-        self.server_url = (server_url or DEFAULT_SERVER_URL).rstrip("/")
-        self.timeout = timeout
+        self.server_url = validate_server_url(DEFAULT_SERVER_URL if server_url is None else server_url)
+        self.timeout = validate_timeout(timeout)
         self.validate_certs = validate_certs
         self.access_token = access_token
         self.max_ratelimit_wait = max_ratelimit_wait
@@ -276,13 +475,18 @@ class SynapseAdminClient:
 
     @classmethod
     def from_module(cls, module):
+        """A client from the module's connection options; a bad server_url or timeout fails the module."""
         params = module.params
-        return cls(
-            server_url=params["server_url"],
-            timeout=params["timeout"],
-            validate_certs=params["validate_certs"],
-            access_token=params.get("access_token"),
-        )
+        try:
+            return cls(
+                server_url=params["server_url"],
+                timeout=params["timeout"],
+                validate_certs=params["validate_certs"],
+                access_token=params.get("access_token"),
+            )
+        except ValueError as exc:
+            module.fail_json(msg="Invalid input, nothing was sent to Synapse: %s" % exc)
+        return None  # not reached: fail_json exits
 
     # -- transport ------------------------------------------------------------------------------------------
 
@@ -364,11 +568,18 @@ class SynapseAdminClient:
         return status, payload
 
     def _api_error(self, where, status, payload, headers=None):
+        # Error bodies are only read for their text; fields of the wrong type are ignored, not trusted.
         errcode = payload.get("errcode")
-        error = payload.get("error") or ""
+        if not isinstance(errcode, str):
+            errcode = None
+        error = payload.get("error")
+        error = _short(error, 300) if isinstance(error, str) else ""
         retry_after_ms = payload.get("retry_after_ms")
-        if retry_after_ms is None and headers is not None and headers.get("Retry-After", "").isdigit():
-            retry_after_ms = int(headers.get("Retry-After")) * 1000
+        if isinstance(retry_after_ms, bool) or not isinstance(retry_after_ms, (int, float)) or retry_after_ms < 0:
+            retry_after_ms = None
+        retry_after = headers.get("Retry-After", "") if headers is not None else ""
+        if retry_after_ms is None and isinstance(retry_after, str) and retry_after.isdigit():
+            retry_after_ms = int(retry_after) * 1000
         detail = "%s: %s" % (errcode, error) if errcode else error
         if status == 401:
             msg = ("Synapse refused the access token (%s) for %s: the token is missing, invalid or expired. "
@@ -397,7 +608,9 @@ class SynapseAdminClient:
             return self._server_name
         try:
             dummy, data = self.request("GET", "/_matrix/key/v2/server", auth=False)
-            name = data.get("server_name")
+            name = answer_field(data, "server_name", (str,), "GET /_matrix/key/v2/server")
+            if not SERVER_NAME_RE.match(name):
+                raise unexpected("GET /_matrix/key/v2/server", "'server_name' is not a server name", name)
         except SynapseAdminError as exc:
             if exc.status is None:
                 raise
@@ -409,8 +622,11 @@ class SynapseAdminClient:
             name = None
         if not name and self.access_token:
             dummy, data = self.request("GET", "/_matrix/client/v3/account/whoami")
-            user_id = data.get("user_id") or ""
-            name = user_id.split(":", 1)[1] if ":" in user_id else None
+            user_id = answer_field(data, "user_id", (str,), "GET /_matrix/client/v3/account/whoami")
+            name = user_id.split(":", 1)[1] if user_id.startswith("@") and ":" in user_id else None
+            if not name or not SERVER_NAME_RE.match(name):
+                raise unexpected("GET /_matrix/client/v3/account/whoami", "'user_id' is not a Matrix user ID",
+                                 user_id)
         if not name:
             raise SynapseAdminError("Cannot learn the server name from Synapse; set the server_name option.")
         self._server_name = name
@@ -420,9 +636,9 @@ class SynapseAdminClient:
 
     def get_nonce(self):
         dummy, data = self.request("GET", "/_synapse/admin/v1/register", auth=False)
-        nonce = data.get("nonce")
+        nonce = answer_field(data, "nonce", (str,), "GET /_synapse/admin/v1/register")
         if not nonce:
-            raise SynapseAdminError("GET /_synapse/admin/v1/register returned no nonce: is this Synapse?")
+            raise unexpected("GET /_synapse/admin/v1/register", "'nonce' is empty", nonce)
         return nonce
 
     def register(self, shared_secret, username, password, admin=False, user_type=None, displayname=None,
@@ -453,23 +669,32 @@ class SynapseAdminClient:
                 raise SynapseAdminError("Synapse does not know user_type %r (built in: bot, support; others come "
                                         "from the user_types setting)" % user_type, exc.status, exc.errcode, error)
             raise
+        where = "POST /_synapse/admin/v1/register"
+        user_id = answer_field(data, "user_id", (str,), where)
+        if not user_id.startswith("@") or ":" not in user_id:
+            raise unexpected(where, "'user_id' is not a Matrix user ID", user_id)
+        if not inhibit_login:
+            answer_field(data, "access_token", (str,), where)
+            answer_field(data, "device_id", (str,), where)
         return data
 
     # -- users ----------------------------------------------------------------------------------------------
 
     def get_user(self, user_id):
         """``GET /_synapse/admin/v2/users/<user_id>``; ``None`` when the account does not exist."""
+        path = "/_synapse/admin/v2/users/%s" % quote(user_id, safe="")
         try:
-            dummy, data = self.request("GET", "/_synapse/admin/v2/users/%s" % quote(user_id, safe=""))
+            dummy, data = self.request("GET", path)
         except SynapseAdminError as exc:
             if exc.status == 404 and exc.errcode == "M_NOT_FOUND":
                 return None
             raise
-        return data
+        return check_user_object(data, user_id, "GET " + path)
 
     def put_user(self, user_id, body):
-        dummy, data = self.request("PUT", "/_synapse/admin/v2/users/%s" % quote(user_id, safe=""), body=body)
-        return data
+        path = "/_synapse/admin/v2/users/%s" % quote(user_id, safe="")
+        dummy, data = self.request("PUT", path, body=body)
+        return check_user_object(data, user_id, "PUT " + path)
 
     def deactivate(self, user_id, erase=False):
         dummy, data = self.request("POST", "/_synapse/admin/v1/deactivate/%s" % quote(user_id, safe=""),
@@ -504,7 +729,7 @@ class SynapseAdminClient:
             if exc.status in (403, 429):
                 return None
             raise
-        return bool(data.get("available"))
+        return answer_field(data, "available", (bool,), "GET /_matrix/client/v3/register/available")
 
     # -- login / logout -------------------------------------------------------------------------------------
 
@@ -522,6 +747,10 @@ class SynapseAdminClient:
             if exc.status == 403 and exc.errcode in ("M_FORBIDDEN", "M_USER_DEACTIVATED"):
                 return None
             raise
+        token = answer_field(data, "access_token", (str,), "POST /_matrix/client/v3/login")
+        if not token:
+            raise unexpected("POST /_matrix/client/v3/login", "'access_token' is empty", token)
+        answer_field(data, "user_id", (str,), "POST /_matrix/client/v3/login")
         return data
 
     def logout(self, token):
@@ -537,30 +766,283 @@ class SynapseAdminClient:
             self.logout(token)
         return True
 
-    # -- registration tokens --------------------------------------------------------------------------------
+    # -- user listing and devices -------------------------------------------------------------------------------
 
-    def list_tokens(self, valid=None):
-        query = None if valid is None else {"valid": "true" if valid else "false"}
-        dummy, data = self.request("GET", "/_synapse/admin/v1/registration_tokens", query=query)
-        return [normalize_token(item) for item in data.get("registration_tokens", [])]
+    def list_users(self, query, limit, page_size=100):
+        """``GET /_synapse/admin/v3/users`` page after page until ``limit`` accounts or the end; ``(users, total)``."""
+        where = "GET /_synapse/admin/v3/users"
+        users, total, start = [], None, None
+        while len(users) < limit:
+            page = dict(query, limit=str(min(page_size, limit - len(users))))
+            if start is not None:
+                page["from"] = start
+            dummy, data = self.request("GET", "/_synapse/admin/v3/users", query=page)
+            items = answer_field(data, "users", (list,), where)
+            total = answer_field(data, "total", (int,), where)
+            for item in items:
+                answer_field(item, "name", (str,), where)
+                users.append(item)
+            next_token = answer_field(data, "next_token", (str, int), where, required=False)
+            if next_token is ABSENT or not items:
+                break
+            if str(next_token) == str(start):
+                raise unexpected(where, "'next_token' repeats the page asked for", next_token)
+            start = str(next_token)
+        return users[:limit], total
 
-    def get_token(self, token):
+    def get_devices(self, user_id):
+        """The devices of ``user_id`` (``GET /_synapse/admin/v2/users/<user_id>/devices``)."""
+        path = "/_synapse/admin/v2/users/%s/devices" % quote(user_id, safe="")
+        dummy, data = self.request("GET", path)
+        devices = answer_field(data, "devices", (list,), "GET " + path)
+        for device in devices:
+            answer_field(device, "device_id", (str,), "GET " + path)
+        return devices
+
+    def delete_devices(self, user_id, device_ids):
+        """Delete devices and their access tokens (``POST .../delete_devices``)."""
+        path = "/_synapse/admin/v2/users/%s/delete_devices" % quote(user_id, safe="")
+        self.request("POST", path, body={"devices": list(device_ids)})
+
+    # -- rooms ----------------------------------------------------------------------------------------------------
+
+    def resolve_alias(self, alias):
+        """The room ID an alias points to, or None when it does not resolve (404)."""
+        path = "/_matrix/client/v3/directory/room/%s" % quote(alias, safe="")
         try:
-            dummy, data = self.request("GET", "/_synapse/admin/v1/registration_tokens/%s" % quote(token, safe=""))
+            dummy, data = self.request("GET", path)
+        except SynapseAdminError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        room_id = answer_field(data, "room_id", (str,), "GET " + path)
+        if not ROOM_ID_RE.match(room_id):
+            raise unexpected("GET " + path, "'room_id' is not a room ID", room_id)
+        return room_id
+
+    def get_room(self, room_id):
+        """Room details (``GET /_synapse/admin/v1/rooms/<room_id>``), None when the server does not know the room."""
+        path = "/_synapse/admin/v1/rooms/%s" % quote(room_id, safe="")
+        try:
+            dummy, data = self.request("GET", path)
         except SynapseAdminError as exc:
             if exc.status == 404 and exc.errcode == "M_NOT_FOUND":
                 return None
             raise
-        return normalize_token(data)
+        if answer_field(data, "room_id", (str,), "GET " + path) != room_id:
+            raise unexpected("GET " + path, "'room_id' should be %s" % room_id, data.get("room_id"))
+        for key in ("joined_members", "joined_local_members"):
+            answer_field(data, key, (int,), "GET " + path)
+        return data
+
+    def room_members(self, room_id):
+        path = "/_synapse/admin/v1/rooms/%s/members" % quote(room_id, safe="")
+        dummy, data = self.request("GET", path)
+        members = answer_field(data, "members", (list,), "GET " + path)
+        if any(not isinstance(m, str) for m in members):
+            raise unexpected("GET " + path, "'members' must be a list of user IDs", members)
+        return members
+
+    def room_power_levels(self, room_id):
+        """The content of the room's m.room.power_levels state event ({} when there is none)."""
+        path = "/_synapse/admin/v1/rooms/%s/state" % quote(room_id, safe="")
+        dummy, data = self.request("GET", path, query={"type": "m.room.power_levels"})
+        state = answer_field(data, "state", (list,), "GET " + path)
+        for event in state:
+            if isinstance(event, dict) and event.get("type") == "m.room.power_levels" and event.get("state_key") == "":
+                content = answer_field(event, "content", (dict,), "GET " + path)
+                return content
+        return {}
+
+    def get_block(self, room_id):
+        path = "/_synapse/admin/v1/rooms/%s/block" % quote(room_id, safe="")
+        dummy, data = self.request("GET", path)
+        return answer_field(data, "block", (bool,), "GET " + path)
+
+    def set_block(self, room_id, block):
+        path = "/_synapse/admin/v1/rooms/%s/block" % quote(room_id, safe="")
+        dummy, data = self.request("PUT", path, body={"block": bool(block)})
+        if answer_field(data, "block", (bool,), "PUT " + path) != bool(block):
+            raise unexpected("PUT " + path, "'block' should be %s" % bool(block), data.get("block"))
+
+    def make_room_admin(self, room_id, user_id):
+        path = "/_synapse/admin/v1/rooms/%s/make_room_admin" % quote(room_id, safe="")
+        self.request("POST", path, body={"user_id": user_id})
+
+    def delete_room(self, room_id, body):
+        """Start an asynchronous delete (``DELETE /_synapse/admin/v2/rooms/<room_id>``); returns its delete_id."""
+        path = "/_synapse/admin/v2/rooms/%s" % quote(room_id, safe="")
+        dummy, data = self.request("DELETE", path, body=body)
+        delete_id = answer_field(data, "delete_id", (str,), "DELETE " + path)
+        if not delete_id:
+            raise unexpected("DELETE " + path, "'delete_id' is empty", delete_id)
+        return delete_id
+
+    def delete_status(self, delete_id=None, room_id=None):
+        """One delete task by ``delete_id``, or the list of a room's recent tasks by ``room_id``."""
+        if delete_id is not None:
+            path = "/_synapse/admin/v2/rooms/delete_status/%s" % quote(delete_id, safe="")
+            dummy, data = self.request("GET", path)
+            tasks = [data]
+        else:
+            path = "/_synapse/admin/v2/rooms/%s/delete_status" % quote(room_id, safe="")
+            try:
+                dummy, data = self.request("GET", path)
+            except SynapseAdminError as exc:
+                if exc.status == 404:
+                    return []
+                raise
+            tasks = answer_field(data, "results", (list,), "GET " + path)
+        for task in tasks:
+            status = answer_field(task, "status", (str,), "GET " + path)
+            if status not in ("scheduled", "active", "complete", "failed", "purging", "shutting_down"):
+                raise unexpected("GET " + path, "'status' is not a delete status", status)
+            answer_field(task, "delete_id", (str,), "GET " + path)
+        return tasks[0] if delete_id is not None else tasks
+
+    def list_rooms(self, query, limit, page_size=100):
+        """``GET /_synapse/admin/v1/rooms`` page after page until ``limit`` rooms or the end; ``(rooms, total)``."""
+        where = "GET /_synapse/admin/v1/rooms"
+        rooms, total, start = [], None, None
+        while len(rooms) < limit:
+            page = dict(query, limit=str(min(page_size, limit - len(rooms))))
+            if start is not None:
+                page["from"] = start
+            dummy, data = self.request("GET", "/_synapse/admin/v1/rooms", query=page)
+            items = answer_field(data, "rooms", (list,), where)
+            total = answer_field(data, "total_rooms", (int,), where)
+            for item in items:
+                answer_field(item, "room_id", (str,), where)
+                rooms.append(item)
+            next_batch = answer_field(data, "next_batch", (str, int), where, required=False)
+            if next_batch is ABSENT:
+                next_batch = answer_field(data, "next_token", (str, int), where, required=False)
+            if next_batch is ABSENT or not items:
+                break
+            if str(next_batch) == str(start):
+                raise unexpected(where, "'next_batch' repeats the page asked for", next_batch)
+            start = str(next_batch)
+        return rooms[:limit], total
+
+    # -- media ----------------------------------------------------------------------------------------------------
+
+    def media_info(self, server_name, media_id):
+        """``GET /_synapse/admin/v1/media/<origin>/<media_id>``'s media_info; None when Synapse does not have it."""
+        path = "/_synapse/admin/v1/media/%s/%s" % (quote(server_name, safe=""), quote(media_id, safe=""))
+        try:
+            dummy, data = self.request("GET", path)
+        except SynapseAdminError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        info = answer_field(data, "media_info", (dict,), "GET " + path)
+        answer_field(info, "quarantined_by", (str, type(None)), "GET " + path)
+        return info
+
+    def quarantine_media(self, server_name, media_id):
+        self.request("POST", "/_synapse/admin/v1/media/quarantine/%s/%s"
+                     % (quote(server_name, safe=""), quote(media_id, safe="")), body={})
+
+    def unquarantine_media(self, server_name, media_id):
+        self.request("POST", "/_synapse/admin/v1/media/unquarantine/%s/%s"
+                     % (quote(server_name, safe=""), quote(media_id, safe="")), body={})
+
+    def delete_media(self, server_name, media_id):
+        path = "/_synapse/admin/v1/media/%s/%s" % (quote(server_name, safe=""), quote(media_id, safe=""))
+        dummy, data = self.request("DELETE", path, body={})
+        answer_field(data, "total", (int,), "DELETE " + path)
+
+    def user_media(self, user_id, page_size=100):
+        """Every local media item ``user_id`` uploaded (``GET /_synapse/admin/v1/users/<user_id>/media``)."""
+        path = "/_synapse/admin/v1/users/%s/media" % quote(user_id, safe="")
+        media, start = [], None
+        while True:
+            query = {"limit": str(page_size)}
+            if start is not None:
+                query["from"] = start
+            dummy, data = self.request("GET", path, query=query)
+            items = answer_field(data, "media", (list,), "GET " + path)
+            for item in items:
+                answer_field(item, "media_id", (str,), "GET " + path)
+                answer_field(item, "quarantined_by", (str, type(None)), "GET " + path, required=False)
+                media.append(item)
+            next_token = answer_field(data, "next_token", (str, int), "GET " + path, required=False)
+            if next_token is ABSENT or not items:
+                return media
+            if str(next_token) == str(start):
+                raise unexpected("GET " + path, "'next_token' repeats the page asked for", next_token)
+            start = str(next_token)
+
+    def quarantine_user_media(self, user_id):
+        path = "/_synapse/admin/v1/user/%s/media/quarantine" % quote(user_id, safe="")
+        dummy, data = self.request("POST", path, body={})
+        return answer_field(data, "num_quarantined", (int,), "POST " + path)
+
+    def room_media(self, room_id):
+        """The mxc URIs of a room's media, local and remote (``GET /_synapse/admin/v1/room/<room_id>/media``)."""
+        path = "/_synapse/admin/v1/room/%s/media" % quote(room_id, safe="")
+        dummy, data = self.request("GET", path)
+        uris = []
+        for key in ("local", "remote"):
+            items = answer_field(data, key, (list,), "GET " + path)
+            if any(not isinstance(uri, str) or not uri.startswith("mxc://") for uri in items):
+                raise unexpected("GET " + path, "%r must be a list of mxc:// URIs" % key, items)
+            uris.extend(items)
+        return uris
+
+    def quarantine_room_media(self, room_id):
+        path = "/_synapse/admin/v1/room/%s/media/quarantine" % quote(room_id, safe="")
+        dummy, data = self.request("POST", path, body={})
+        return answer_field(data, "num_quarantined", (int,), "POST " + path)
+
+    def purge_media_cache(self, before_ts):
+        dummy, data = self.request("POST", "/_synapse/admin/v1/purge_media_cache", query={"before_ts": str(before_ts)},
+                                   body={})
+        return answer_field(data, "deleted", (int,), "POST /_synapse/admin/v1/purge_media_cache")
+
+    def delete_local_media(self, before_ts, size_gt=0, keep_profiles=True):
+        where = "POST /_synapse/admin/v1/media/delete"
+        query = {"before_ts": str(before_ts), "size_gt": str(size_gt), "keep_profiles": "true" if keep_profiles else "false"}
+        dummy, data = self.request("POST", "/_synapse/admin/v1/media/delete", query=query, body={})
+        deleted = answer_field(data, "deleted_media", (list,), where)
+        if any(not isinstance(item, str) for item in deleted):
+            raise unexpected(where, "'deleted_media' must be a list of media IDs", deleted)
+        return deleted
+
+    # -- registration tokens --------------------------------------------------------------------------------
+
+    def list_tokens(self, valid=None):
+        query = None if valid is None else {"valid": "true" if valid else "false"}
+        where = "GET /_synapse/admin/v1/registration_tokens"
+        dummy, data = self.request("GET", "/_synapse/admin/v1/registration_tokens", query=query)
+        items = answer_field(data, "registration_tokens", (list,), where)
+        return [check_token_object(item, where) for item in items]
+
+    def get_token(self, token):
+        path = "/_synapse/admin/v1/registration_tokens/%s" % quote(token, safe="")
+        try:
+            dummy, data = self.request("GET", path)
+        except SynapseAdminError as exc:
+            if exc.status == 404 and exc.errcode == "M_NOT_FOUND":
+                return None
+            raise
+        found = check_token_object(data, "GET " + path)
+        if found["token"] != token:
+            raise unexpected("GET " + path, "the token should be %r" % token, found["token"])
+        return found
 
     def create_token(self, body):
+        where = "POST /_synapse/admin/v1/registration_tokens/new"
         dummy, data = self.request("POST", "/_synapse/admin/v1/registration_tokens/new", body=body)
-        return normalize_token(data)
+        created = check_token_object(data, where)
+        if body.get("token") and created["token"] != body["token"]:
+            raise unexpected(where, "the token should be %r" % body["token"], created["token"])
+        return created
 
     def update_token(self, token, body):
-        dummy, data = self.request("PUT", "/_synapse/admin/v1/registration_tokens/%s" % quote(token, safe=""),
-                                   body=body)
-        return normalize_token(data)
+        path = "/_synapse/admin/v1/registration_tokens/%s" % quote(token, safe="")
+        dummy, data = self.request("PUT", path, body=body)
+        return check_token_object(data, "PUT " + path)
 
     def delete_token(self, token):
         self.request("DELETE", "/_synapse/admin/v1/registration_tokens/%s" % quote(token, safe=""))
@@ -583,6 +1065,9 @@ class AdminSession:
         self.module = module
         self.client = client
         self._login_token = None
+        # The account and device of the module's own login (admin_user), None with access_token.
+        self.user_id = None
+        self.device_id = None
 
     def __enter__(self):
         params = self.module.params
@@ -597,6 +1082,8 @@ class AdminSession:
         self._login_token = data.get("access_token")
         if not self._login_token:
             raise SynapseAdminError("The login of admin_user %s returned no access token." % params["admin_user"])
+        self.user_id = data.get("user_id")
+        self.device_id = data.get("device_id") if isinstance(data.get("device_id"), str) else None
         self.module.no_log_values.add(self._login_token)
         self.client.access_token = self._login_token
         return self

@@ -167,7 +167,24 @@ def check_database_section(database, config_path):
     args = database.get("args")
     if args is not None and not isinstance(args, dict):
         return "database.args in %s must be a mapping of psycopg2 connection parameters." % config_path
+    port = (args or {}).get("port")
+    if port is not None and parse_port(port) is None:
+        return ("database.args.port in %s is %r; it must be a TCP port number from 1 to 65535."
+                % (config_path, port))
     return None
+
+
+def parse_port(value):
+    """A TCP port from an int or a string of digits (libpq takes both); None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        return None
+    return number if 1 <= number <= 65535 else None
 
 
 def connection_summary(database):
@@ -176,7 +193,7 @@ def connection_summary(database):
     host = args.get("host") or "local socket"
     return {
         "host": str(host),
-        "port": int(args.get("port") or 5432),
+        "port": parse_port(args.get("port") or 5432),
         "user": args.get("user"),
         "dbname": args.get("dbname") or args.get("database"),
     }

@@ -20,8 +20,11 @@ description:
   - O(users) handles a whole list in one module run (bulk onboarding) with one Python start, one server name
     look-up, and a few HTTP requests per user, O(concurrency) users at a time.
   - "Learning the server name: a full Matrix ID (C(@alice:example.org)) carries it; for a bare localpart the module
-    uses O(server_name) when set, else asks C(GET /_matrix/key/v2/server) (needs the C(federation) resource on the
-    listener), else C(GET /_matrix/client/v3/account/whoami) with O(access_token)."
+    uses O(server_name) when set, else reads it from Synapse's configuration on the host (O(config_paths)) when
+    O(server_url) points at this host, else asks C(GET /_matrix/key/v2/server) (needs the C(federation) resource
+    on the listener), else C(GET /_matrix/client/v3/account/whoami) with O(access_token). So check mode works on
+    the default deployment of the C(homeserver.synapse.synapse) role, whose loopback listener serves only the
+    client API."
 author:
   - homeserver.synapse maintainers (!UNKNOWN)
 extends_documentation_fragment:
@@ -135,8 +138,22 @@ options:
     type: str
   server_name:
     description:
-      - The homeserver's C(server_name). When not set it is asked from the server (see the description).
+      - The homeserver's C(server_name). When not set it is read from O(config_paths) or asked from the server
+        (see the description).
     type: str
+  config_paths:
+    description:
+      - Synapse's configuration on the target, in the order Synapse reads it (its C(--config-path) arguments), files
+        and directories whose C(*.yaml) files are read in name order. The last top-level C(server_name) wins.
+      - Read only when O(server_name) is not set and O(server_url) is a loopback address or C(localhost), so that
+        the configuration belongs to the Synapse the module talks to. Files that are missing or unreadable (the
+        configuration is readable by root and the C(matrix-synapse) group) are skipped, and the module falls back to
+        asking the server.
+      - The default is the layout of the C(homeserver.synapse.synapse) role and of Debian's C(matrix-synapse)
+        package. V([]) turns the look-up off.
+    type: list
+    elements: path
+    default: [/etc/matrix-synapse/homeserver.yaml, /etc/matrix-synapse/conf.d]
   return_access_token:
     description:
       - Return an access token (and device ID) for each account the run creates. Without it registration does not
@@ -323,11 +340,14 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.homeserver.synapse.plugins.module_utils.synapse_admin import (
+    DEFAULT_CONFIG_PATHS,
     SynapseAdminClient,
     SynapseAdminError,
+    is_local_url,
     make_user_id,
     parse_user,
     read_secret_file,
+    server_name_from_config,
     synapse_admin_argument_spec,
     validate_password,
 )
@@ -578,11 +598,15 @@ def resolve_user_ids(module, client, entries):
     """Give every entry a full ``user_id`` (learning the server name once); fail on foreign server names."""
     params = module.params
     needs_name = bool(params["access_token"]) or module.check_mode
+    configured, notes = params["server_name"], []
+    if not configured and params["config_paths"] and is_local_url(client.server_url):
+        configured, dummy, notes = server_name_from_config(params["config_paths"])
     try:
-        server_name = client.server_name(params["server_name"])
+        server_name = client.server_name(configured)
     except SynapseAdminError as exc:
         if needs_name or exc.status is None:
-            raise ModuleError(str(exc))
+            hint = " Synapse's configuration did not tell either (%s)." % "; ".join(notes) if notes else ""
+            raise ModuleError(str(exc) + hint)
         server_name = None
     errors = []
     for entry in entries:
@@ -722,6 +746,7 @@ def main():
         shared_secret_file=dict(type="path"),
         access_token=dict(type="str", no_log=True),
         server_name=dict(type="str"),
+        config_paths=dict(type="list", elements="path", default=list(DEFAULT_CONFIG_PATHS)),
         return_access_token=dict(type="bool", default=False),
         concurrency=dict(type="int", default=4),
     )

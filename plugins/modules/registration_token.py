@@ -36,7 +36,7 @@ options:
     default: 16
   uses_allowed:
     description:
-      - How many registrations the token allows. V(0) makes it unusable.
+      - How many registrations the token allows, from V(0) (unusable) to V(2147483647).
       - V(unlimited) (or leaving it out when the token is created) means no limit.
       - Left out, an existing token keeps its current limit.
     type: raw
@@ -44,6 +44,8 @@ options:
     description:
       - When the token expires, in milliseconds since the Unix epoch. V(never) removes the expiry.
       - Left out, an existing token keeps its expiry. A time in the past fails when it would have to be written.
+      - Values after the end of the year 9999 (V(253402300799999), usually microseconds given for milliseconds) fail before
+        anything is sent.
       - Mutually exclusive with O(expires_in).
     type: raw
   expires_in:
@@ -148,10 +150,12 @@ from ansible_collections.homeserver.synapse.plugins.module_utils.synapse_admin i
     AdminSession,
     SynapseAdminClient,
     SynapseAdminError,
+    MAX_USES_ALLOWED,
     now_ms,
     parse_duration,
     synapse_admin_argument_spec,
     token_changes,
+    validate_expiry_ms,
     validate_token_name,
 )
 
@@ -174,6 +178,9 @@ def parse_count(value):
         raise ValueError("uses_allowed must be a whole number, not %r" % (value,))
     if count < 0:
         raise ValueError("uses_allowed must not be negative (%d)" % count)
+    if count > MAX_USES_ALLOWED:
+        raise ValueError("uses_allowed must be at most %d (Synapse stores it as a 32-bit integer), not %d"
+                         % (MAX_USES_ALLOWED, count))
     return count
 
 
@@ -186,9 +193,12 @@ def parse_expiry(value):
     if isinstance(value, bool):
         raise ValueError("expiry_time must be milliseconds since the epoch or 'never', not %r" % (value,))
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise ValueError("expiry_time must be milliseconds since the epoch or 'never', not %r" % (value,))
+    if isinstance(value, float) and value != number:
+        raise ValueError("expiry_time must be a whole number of milliseconds, not %r" % (value,))
+    return validate_expiry_ms(number)
 
 
 def check_future(expiry, now):

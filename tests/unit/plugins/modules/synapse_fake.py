@@ -53,9 +53,23 @@ class FakeSynapse:
         self.profile_lookups_allowed = None  # rc_profile's burst: after this many profile look-ups, 429s
         self.users = {}  # user_id -> dict(password, admin, displayname, user_type, deactivated, erased)
         self.tokens = {}  # access token -> user_id
+        self.token_devices = {}  # access token -> device_id, for tokens that belong to a device
+        self.devices = {}  # user_id -> {device_id: device object as the admin API lists it}
+        self.rooms = {}  # room_id -> dict(name, alias, members, public, levels)
+        self.aliases = {}  # alias -> room_id
+        self.blocked = set()
+        self.deletes = {}  # delete_id -> task; a task completes after delete_polls status reads
+        self.delete_polls = 1
+        self.delete_error = None  # a delete fails with this error when set
+        self.media = {}  # (origin, media_id) -> dict(user_id, quarantined_by, last_access_ts, length, rooms, safe)
+        self.purgeable_remote = 0  # what the next purge_media_cache reports as deleted
         self.reg_tokens = {}  # token -> token object
         self.nonces = set()
         self.requests = []  # (method, path) of every request
+        # Wrong-shaped answers for the "trusts no answer" tests: (method, path) -> (status, JSON body), and one
+        # answer for every request when answer_all is set.
+        self.answers = {}
+        self.answer_all = None
         self.lock = threading.Lock()
 
     # -- helpers for tests ------------------------------------------------------------------------------------
@@ -71,6 +85,203 @@ class FakeSynapse:
         self.tokens[token] = user_id
         return token
 
+    def add_device(self, user_id, device_id=None, display_name=None, last_seen_ts=None):
+        """A device with an access token, as a client login makes; returns ``(device_id, token)``."""
+        device_id = device_id or "DEV" + secrets.token_hex(4).upper()
+        token = self.issue_token(user_id)
+        self.token_devices[token] = device_id
+        device = {"device_id": device_id, "user_id": user_id, "last_seen_ip": "127.0.0.1",
+                  "last_seen_ts": last_seen_ts, "last_seen_user_agent": "pytest", "dehydrated": False}
+        if display_name is not None:
+            device["display_name"] = display_name
+        self.devices.setdefault(user_id, {})[device_id] = device
+        return device_id, token
+
+    def add_room(self, localpart, members=(), alias=None, public=False, name=None, levels=None):
+        room_id = "!%s:%s" % (localpart, self.server_name)
+        self.rooms[room_id] = dict(name=name, alias=alias, members=list(members), public=public,
+                                   levels=dict(levels or {}))
+        if alias:
+            self.aliases[alias] = room_id
+        return room_id
+
+    def add_media(self, origin, media_id, user_id=None, rooms=(), last_access_ts=None, length=100, safe=False):
+        self.media[(origin, media_id)] = dict(
+            user_id=user_id, quarantined_by=None, rooms=list(rooms), length=length,
+            last_access_ts=last_access_ts or int(time.time() * 1000), safe=safe)
+        return "mxc://%s/%s" % (origin, media_id)
+
+    def _media(self, method, path, query, headers, body):
+        """The media admin API as media_admin_api.md and user_admin_api.md document it."""
+        admin = self._auth(headers)
+        match = re.match(r"^/_synapse/admin/v1/media/(quarantine|unquarantine)/([^/]+)/([^/]+)$", path)
+        if match and method == "POST":
+            key = (unquote(match.group(2)), unquote(match.group(3)))
+            if key in self.media:
+                self.media[key]["quarantined_by"] = admin if match.group(1) == "quarantine" else None
+            return 200, {}
+        match = re.match(r"^/_synapse/admin/v1/(user|room)/([^/]+)/media/quarantine$", path)
+        if match and method == "POST":
+            owner = unquote(match.group(2))
+            hits = [m for m in self.media.values() if not m["safe"] and
+                    (m["user_id"] == owner if match.group(1) == "user" else owner in m["rooms"])]
+            for item in hits:
+                item["quarantined_by"] = admin
+            return 200, {"num_quarantined": len(hits)}
+        match = re.match(r"^/_synapse/admin/v1/room/([^/]+)/media$", path)
+        if match and method == "GET":
+            room_id = unquote(match.group(1))
+            uris = ["mxc://%s/%s" % key for key, m in sorted(self.media.items()) if room_id in m["rooms"]]
+            return 200, {"local": [u for u in uris if u.startswith("mxc://%s/" % self.server_name)],
+                         "remote": [u for u in uris if not u.startswith("mxc://%s/" % self.server_name)]}
+        match = re.match(r"^/_synapse/admin/v1/users/([^/]+)/media$", path)
+        if match and method == "GET":
+            user_id = unquote(match.group(1))
+            items = [{"media_id": key[1], "media_length": m["length"], "quarantined_by": m["quarantined_by"],
+                      "safe_from_quarantine": m["safe"], "last_access_ts": m["last_access_ts"]}
+                     for key, m in sorted(self.media.items()) if m["user_id"] == user_id]
+            start, limit = int(query.get("from", ["0"])[0]), int(query.get("limit", ["100"])[0])
+            result = {"media": items[start:start + limit], "total": len(items)}
+            if start + limit < len(items):
+                result["next_token"] = start + limit
+            return 200, result
+        if path == "/_synapse/admin/v1/purge_media_cache" and method == "POST":
+            deleted, self.purgeable_remote = self.purgeable_remote, 0
+            return 200, {"deleted": deleted}
+        if path == "/_synapse/admin/v1/media/delete" and method == "POST":
+            before, size_gt = int(query["before_ts"][0]), int(query.get("size_gt", ["0"])[0])
+            gone = [key for key, m in sorted(self.media.items()) if key[0] == self.server_name
+                    and m["last_access_ts"] < before and m["length"] > size_gt]
+            for key in gone:
+                del self.media[key]
+            return 200, {"deleted_media": [key[1] for key in gone], "total": len(gone)}
+        match = re.match(r"^/_synapse/admin/v1/media/([^/]+)/([^/]+)$", path)
+        if match:
+            key = (unquote(match.group(1)), unquote(match.group(2)))
+            if key not in self.media:
+                raise SynapseError(404, "Unknown media", "M_NOT_FOUND")
+            item = self.media[key]
+            if method == "GET":
+                return 200, {"media_info": {"media_origin": key[0], "media_id": key[1], "user_id": item["user_id"],
+                                            "quarantined_by": item["quarantined_by"], "media_length": item["length"],
+                                            "last_access_ts": item["last_access_ts"],
+                                            "safe_from_quarantine": item["safe"]}}
+            if method == "DELETE":
+                if key[0] != self.server_name:
+                    raise SynapseError(400, "Can only delete local media", "M_UNKNOWN")
+                del self.media[key]
+                return 200, {"deleted_media": [key[1]], "total": 1}
+        raise SynapseError(404, "Unrecognized request", "M_UNRECOGNIZED")
+
+    def _room_json(self, room_id):
+        room = self.rooms[room_id]
+        local = [m for m in room["members"] if m.endswith(":" + self.server_name)]
+        return {"room_id": room_id, "name": room["name"], "canonical_alias": room["alias"],
+                "joined_members": len(room["members"]), "joined_local_members": len(local), "version": "10",
+                "creator": (room["members"] or [None])[0], "encryption": None, "federatable": True,
+                "public": room["public"], "join_rules": "public" if room["public"] else "invite",
+                "guest_access": None, "history_visibility": "shared", "state_events": 6, "room_type": None}
+
+    def _rooms(self, method, path, query, headers, body):
+        """The rooms admin API and alias resolution, as rooms.md documents them."""
+        match = re.match(r"^/_matrix/client/v3/directory/room/([^/]+)$", path)
+        if match and method == "GET":
+            alias = unquote(match.group(1))
+            if alias not in self.aliases:
+                raise SynapseError(404, "Room alias %s not found" % alias, "M_NOT_FOUND")
+            return 200, {"room_id": self.aliases[alias], "servers": [self.server_name]}
+        self._auth(headers)
+        if path == "/_synapse/admin/v1/rooms" and method == "GET":
+            rooms = [self._room_json(r) for r in sorted(self.rooms)]
+            term = query.get("search_term", [None])[0]
+            if term:
+                rooms = [r for r in rooms if term in (r["name"] or "") or term in r["room_id"]
+                         or term in (r["canonical_alias"] or "").split(":")[0]]
+            if "public_rooms" in query:
+                rooms = [r for r in rooms if r["public"] == (query["public_rooms"][0] == "true")]
+            if "empty_rooms" in query:
+                rooms = [r for r in rooms if (r["joined_members"] == 0) == (query["empty_rooms"][0] == "true")]
+            order = query.get("order_by", ["name"])[0]
+            rooms.sort(key=lambda r: (r.get(order) is None, r.get(order) or 0, r["room_id"]),
+                       reverse=query.get("dir", ["f"])[0] == "b")
+            start, limit = int(query.get("from", ["0"])[0]), int(query.get("limit", ["100"])[0])
+            result = {"rooms": rooms[start:start + limit], "offset": start, "total_rooms": len(rooms)}
+            if start + limit < len(rooms):
+                result["next_batch"] = start + limit
+            return 200, result
+        match = re.match(r"^/_synapse/admin/v2/rooms/delete_status/([^/]+)$", path)
+        if match and method == "GET":
+            task = self.deletes.get(unquote(match.group(1)))
+            if task is None:
+                raise SynapseError(404, "delete id '%s' not found" % match.group(1), "M_NOT_FOUND")
+            return 200, self._poll(task)
+        match = re.match(r"^/_synapse/admin/v(1|2)/rooms/([^/]+)(?:/(members|state|block|make_room_admin|"
+                         r"delete_status))?$", path)
+        if not match:
+            raise SynapseError(404, "Unrecognized request", "M_UNRECOGNIZED")
+        version, room_id, sub = match.group(1), unquote(match.group(2)), match.group(3)
+        room = self.rooms.get(room_id)
+        if sub == "block":
+            if method == "PUT":
+                (self.blocked.add if body["block"] else self.blocked.discard)(room_id)
+                return 200, {"block": body["block"]}
+            return 200, {"block": room_id in self.blocked}
+        if sub == "delete_status":
+            tasks = [dict(t) for t in self.deletes.values() if t["room_id"] == room_id]
+            if not tasks:
+                raise SynapseError(404, "No delete task for room_id '%s' found" % room_id, "M_NOT_FOUND")
+            return 200, {"results": tasks}
+        if version == "2" and sub is None and method == "DELETE":
+            if room is None and not body.get("block"):
+                raise SynapseError(400, "Room not found", "M_NOT_FOUND")
+            delete_id = "del" + secrets.token_hex(4)
+            kicked = [m for m in (room or {}).get("members", []) if m.endswith(":" + self.server_name)]
+            self.deletes[delete_id] = {"delete_id": delete_id, "room_id": room_id, "status": "active", "polls": 0,
+                                       "body": dict(body), "shutdown_room": {
+                                           "kicked_users": kicked, "failed_to_kick_users": [],
+                                           "local_aliases": [a for a, r in self.aliases.items() if r == room_id],
+                                           "new_room_id": None}}
+            return 200, {"delete_id": delete_id}
+        if room is None:
+            raise SynapseError(404, "Room not found", "M_NOT_FOUND")
+        if sub is None and method == "GET":
+            return 200, dict(self._room_json(room_id), topic=None, forgotten=False, joined_local_devices=0)
+        if sub == "members":
+            return 200, {"members": list(room["members"]), "total": len(room["members"])}
+        if sub == "state":
+            return 200, {"state": [{"type": "m.room.power_levels", "state_key": "", "content": room["levels"]}]}
+        if sub == "make_room_admin" and method == "POST":
+            users = room["levels"].setdefault("users", {})
+            users[body["user_id"]] = max(list(users.values()) + [100])
+            return 200, {}
+        raise SynapseError(405, "Unsupported method")
+
+    def _poll(self, task):
+        task["polls"] += 1
+        if task["status"] == "active" and task["polls"] >= self.delete_polls:
+            if self.delete_error:
+                task.update(status="failed", error=self.delete_error)
+            else:
+                task["status"] = "complete"
+                room_id = task["room_id"]
+                room = self.rooms.get(room_id)
+                if room is not None:
+                    room["members"] = [m for m in room["members"] if not m.endswith(":" + self.server_name)]
+                    for alias in [a for a, r in self.aliases.items() if r == room_id]:
+                        del self.aliases[alias]
+                    if task["body"].get("purge", True):
+                        del self.rooms[room_id]
+                if task["body"].get("block"):
+                    self.blocked.add(room_id)
+        return {k: v for k, v in task.items() if k not in ("polls", "body")}
+
+    def _delete_device(self, user_id, device_id):
+        self.devices.get(user_id, {}).pop(device_id, None)
+        for token, dev in list(self.token_devices.items()):
+            if dev == device_id and self.tokens.get(token) == user_id:
+                del self.tokens[token]
+                del self.token_devices[token]
+
     def writes(self):
         return [(m, p) for m, p in self.requests
                 if m in ("POST", "PUT", "DELETE") and p not in ("/_matrix/client/v3/login", "/_matrix/client/v3/logout")]
@@ -83,6 +294,10 @@ class FakeSynapse:
     def handle(self, method, path, query, headers, body):
         with self.lock:
             self.requests.append((method, path))
+            if self.answer_all is not None:
+                return self.answer_all
+            if (method, path) in self.answers:
+                return self.answers[(method, path)]
             return self._route(method, path, query, headers, body)
 
     def _auth(self, headers, admin=True):
@@ -108,8 +323,11 @@ class FakeSynapse:
         if path == "/_matrix/client/v3/login" and method == "POST":
             return self._login(body)
         if path == "/_matrix/client/v3/logout" and method == "POST":
-            self._auth(headers, admin=False)
-            del self.tokens[headers["Authorization"][len("Bearer "):]]
+            user_id = self._auth(headers, admin=False)
+            token = headers["Authorization"][len("Bearer "):]
+            if token in self.token_devices:
+                self._delete_device(user_id, self.token_devices[token])
+            self.tokens.pop(token, None)
             return 200, {}
         if path == "/_matrix/client/v3/register/available":
             return self._available(query)
@@ -137,6 +355,31 @@ class FakeSynapse:
                 user["erased"] = True
                 user["displayname"] = None
             return 200, {"id_server_unbind_result": "success"}
+        if path == "/_synapse/admin/v3/users" and method == "GET":
+            self._auth(headers)
+            return self._list_users(query)
+        match = re.match(r"^/_synapse/admin/v2/users/([^/]+)/(devices|delete_devices)$", path)
+        if match:
+            self._auth(headers)
+            user_id = unquote(match.group(1))
+            if user_id not in self.users:
+                raise SynapseError(404, "Unknown user", "M_NOT_FOUND")
+            if match.group(2) == "devices" and method == "GET":
+                devices = list(self.devices.get(user_id, {}).values())
+                return 200, {"devices": devices, "total": len(devices)}
+            if match.group(2) == "delete_devices" and method == "POST":
+                if not isinstance(body.get("devices"), list):
+                    raise SynapseError(400, "Missing devices", "M_MISSING_PARAM")
+                for device_id in body["devices"]:
+                    self._delete_device(user_id, device_id)
+                return 200, {}
+            raise SynapseError(405, "Unsupported method")
+        if (re.match(r"^/_synapse/admin/v1/(media|purge_media_cache)", path)
+                or re.match(r"^/_synapse/admin/v1/(user|room)/[^/]+/media", path)
+                or re.match(r"^/_synapse/admin/v1/users/[^/]+/media$", path)):
+            return self._media(method, path, query, headers, body)
+        if path.startswith("/_matrix/client/v3/directory/room/") or re.match(r"^/_synapse/admin/v[12]/rooms", path):
+            return self._rooms(method, path, query, headers, body)
         if path.startswith("/_synapse/admin/v1/registration_tokens"):
             self._auth(headers)
             return self._reg_tokens(method, path[len("/_synapse/admin/v1/registration_tokens"):], query, body)
@@ -198,7 +441,8 @@ class FakeSynapse:
             raise SynapseError(403, "Invalid username or password", "M_FORBIDDEN")
         if record["deactivated"]:
             raise SynapseError(403, "This account has been deactivated", "M_USER_DEACTIVATED")
-        return 200, {"user_id": user_id, "access_token": self.issue_token(user_id), "device_id": "LOGINDEV"}
+        device_id, token = self.add_device(user_id, display_name=body.get("initial_device_display_name"))
+        return 200, {"user_id": user_id, "access_token": token, "device_id": device_id}
 
     def _user_v2(self, method, user_id, body):
         if not user_id.endswith(":" + self.server_name):
@@ -225,7 +469,39 @@ class FakeSynapse:
         user = self.users[user_id]
         return {"name": user_id, "displayname": user["displayname"], "admin": user["admin"],
                 "deactivated": user["deactivated"], "erased": user["erased"], "user_type": user["user_type"],
-                "is_guest": False, "shadow_banned": False, "locked": False, "threepids": []}
+                "is_guest": user.get("is_guest", False), "shadow_banned": False, "locked": False,
+                "threepids": user.get("threepids", []), "external_ids": user.get("external_ids", []),
+                "avatar_url": None, "creation_ts": user.get("creation_ts", 1764547200000),
+                "last_seen_ts": user.get("last_seen_ts"), "appservice_id": None}
+
+    def _list_users(self, query):
+        """``GET /_synapse/admin/v3/users``: filters, order and from/limit paging as Synapse documents them."""
+        def flag(name):
+            return query[name][0] == "true" if name in query else None
+
+        users = [self._user_json(user_id) for user_id in self.users]
+        name = query.get("name", [None])[0]
+        if name:
+            users = [u for u in users if name in u["name"].split(":")[0] or name in (u["displayname"] or "")]
+        if flag("admins") is not None:
+            users = [u for u in users if u["admin"] == flag("admins")]
+        if flag("deactivated") is not None:
+            users = [u for u in users if u["deactivated"] == flag("deactivated")]
+        if flag("guests") is False:
+            users = [u for u in users if not u["is_guest"]]
+        order = query.get("order_by", ["name"])[0]
+        users.sort(key=lambda u: (u.get(order) is not None, u.get(order) or 0, u["name"]) if order != "name"
+                   else u["name"], reverse=query.get("dir", ["f"])[0] == "b")
+        start = int(query.get("from", ["0"])[0])
+        limit = int(query.get("limit", ["100"])[0])
+        page = users[start:start + limit]
+        for user in page:
+            user.pop("threepids")
+            user.pop("external_ids")
+        result = {"users": page, "total": len(users)}
+        if start + limit < len(users):
+            result["next_token"] = str(start + limit)
+        return 200, result
 
     def _reg_tokens(self, method, rest, query, body):
         if rest == "" and method == "GET":

@@ -95,6 +95,10 @@ def test_database_section_ok():
     ({"name": "sqlite3", "args": {"database": "/x.db"}}, "'sqlite3'"),
     ({"name": "psycopg2", "args": ["host"]}, "must be a mapping"),
     ("psycopg2", "must be a mapping"),
+    ({"name": "psycopg2", "args": {"port": "fivefourthreetwo"}}, "'fivefourthreetwo'; it must be a TCP port"),
+    ({"name": "psycopg2", "args": {"port": 70000}}, "70000; it must be a TCP port"),
+    ({"name": "psycopg2", "args": {"port": True}}, "True; it must be a TCP port"),
+    ({"name": "psycopg2", "args": {"port": [5432]}}, "[5432]; it must be a TCP port"),
 ])
 def test_database_section_errors(database, needle):
     message = sp.check_database_section(database, "/etc/matrix-synapse/pg.yaml")
@@ -684,6 +688,22 @@ def test_module_unreachable_postgres_fails_in_preflight(tmp_path, exits, check_m
     assert "hunter2-secret" not in json.dumps(err.result)
     assert err.result["synapse_version"] is None or isinstance(err.result["synapse_version"], str)
     assert not trace.exists()
+
+
+@needs_probe_deps
+@pytest.mark.parametrize("port", ["fivefourthreetwo", "54 32", 0])
+def test_module_non_numeric_port_is_a_clear_failure(tmp_path, exits, port):
+    venv = fake_venv(tmp_path)
+    db = tmp_path / "homeserver.db"
+    make_sqlite(db)
+    config = tmp_path / "pg.yaml"
+    write_config(config, {"name": "psycopg2", "args": {"host": "127.0.0.1", "port": port, "dbname": "synapse"}})
+    err = run_module({"sqlite_database": str(db), "postgres_config": str(config), "synapse_venv": str(venv)},
+                     check_mode=True)
+    assert err.failed
+    assert err.result["msg"] == ("database.args.port in %s is %r; it must be a TCP port number from 1 to 65535."
+                                 % (config, port))
+    assert "Traceback" not in json.dumps(err.result)
 
 
 @needs_probe_deps

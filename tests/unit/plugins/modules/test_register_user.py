@@ -17,6 +17,8 @@ SECRET = "s3cret-shared"
 
 def run(capsys, fake, check_mode=False, diff=False, no_log=False, **args):
     args.setdefault("server_url", fake.url)
+    # The fake listens on 127.0.0.1, so the module would read this machine's /etc/matrix-synapse: not in tests.
+    args.setdefault("config_paths", [])
     return run_module(register_user.main, args, capsys, check_mode=check_mode, diff=diff, no_log=no_log)
 
 
@@ -90,6 +92,78 @@ def test_no_server_name_without_token_still_registers(synapse, capsys):  # noqa:
     failed, result = run(capsys, synapse, user="gina", password=ALICE_PW, shared_secret=SECRET)
     assert not failed, result
     assert result["user_id"] == "@gina:test.local" and result["created"] is True
+
+
+def write_config(tmp_path, text, name="homeserver.yaml"):
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return str(path)
+
+
+def test_check_mode_reads_server_name_from_the_config(synapse, capsys, tmp_path):  # noqa: F811
+    # The issue: the default listener serves no federation API, so the key endpoint cannot tell the name.
+    synapse.key_endpoint = False
+    config = write_config(tmp_path, "# managed\nlisteners: []\nserver_name: test.local\nreport_stats: false\n")
+    failed, result = run(capsys, synapse, check_mode=True, user="alice", password=ALICE_PW, shared_secret=SECRET,
+                         config_paths=[config, str(tmp_path / "conf.d")])
+    assert not failed, result
+    assert result["changed"] is True and result["user_id"] == "@alice:test.local"
+    assert synapse.count("GET", "/_matrix/key/v2/server") == 0
+    assert synapse.writes() == []
+
+
+def test_check_mode_without_config_or_key_endpoint_fails_naming_both(synapse, capsys, tmp_path):  # noqa: F811
+    synapse.key_endpoint = False
+    failed, result = run(capsys, synapse, check_mode=True, user="alice", password=ALICE_PW, shared_secret=SECRET,
+                         config_paths=[str(tmp_path / "missing.yaml")])
+    assert failed
+    assert "Set the server_name option" in result["msg"]
+    assert "cannot read %s: No such file or directory" % (tmp_path / "missing.yaml") in result["msg"]
+
+
+def test_conf_d_overrides_in_name_order(synapse, capsys, tmp_path):  # noqa: F811
+    synapse.key_endpoint = False
+    synapse.server_name = "last.example"
+    main = write_config(tmp_path, "server_name: first.example\n")
+    write_config(tmp_path, "server_name: 'middle.example'\n", "conf.d/10-name.yaml")
+    write_config(tmp_path, 'server_name: "last.example"  # the one Synapse uses\n', "conf.d/20-name.yaml")
+    write_config(tmp_path, "server_name: ignored.example\n", "conf.d/30-name.yaml.disabled")
+    failed, result = run(capsys, synapse, check_mode=True, user="alice", password=ALICE_PW, shared_secret=SECRET,
+                         config_paths=[main, str(tmp_path / "conf.d")])
+    assert not failed, result
+    assert result["user_id"] == "@alice:last.example"
+
+
+def test_config_is_not_read_for_a_remote_server_url(synapse, capsys, tmp_path):  # noqa: F811
+    config = write_config(tmp_path, "server_name: other.example\n")
+    url = synapse.url.replace("127.0.0.1", "127.0.0.1.nip.invalid")
+    failed, result = run(capsys, synapse, check_mode=True, user="alice", password=ALICE_PW, shared_secret=SECRET,
+                         config_paths=[config], server_url=url)
+    assert failed and "Cannot reach Synapse" in result["msg"]
+    assert "other.example" not in result["msg"]
+
+
+@pytest.mark.parametrize("text, expected, note", [
+    ("server_name: example.org\n", "example.org", None),
+    ("server_name:   'example.org:8448'   # port\n", "example.org:8448", None),
+    ("---\nserver_name: \"[::1]:8448\"\n", "[::1]:8448", None),
+    ("  server_name: nested.example\n", None, None),
+    ("server_name: |\n  block.example\n", None, "is not a plain server name"),
+    ("server_name: *anchor\n", None, "is not a plain server name"),
+    ("server_name: has space.example\n", None, "is not a plain server name"),
+    ("public_baseurl: https://example.org/\n", None, None),
+])
+def test_server_name_from_config_forms(tmp_path, text, expected, note):
+    from ansible_collections.homeserver.synapse.plugins.module_utils.synapse_admin import server_name_from_config
+    path = write_config(tmp_path, text)
+    name, source, notes = server_name_from_config([path])
+    assert name == expected
+    assert source == (path if expected else None)
+    if note:
+        assert any(note in n for n in notes), notes
+    else:
+        assert notes == []
 
 
 # -- check mode and diff -----------------------------------------------------------------------------------------
