@@ -41,7 +41,7 @@ RELEASES = ("trixie", "bookworm")
 # 2026-12-01), for the order of a first run.
 ESTIMATES = {
     "workers": 650, "upgrade_debian": 630, "edge": 540, "monitoring": 500, "multinode": 440, "migrate": 420,
-    "default": 410, "federation": 400, "backup_restore": 370, "admin_modules": 170,
+    "default": 410, "federation": 400, "backup_restore": 370, "admin_modules": 300,
 }
 RELEASE_LINE = re.compile(r"^# release: ([a-z ]+?)(?:\s+\(.*\))?\s*$", re.MULTILINE)
 
