@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Workload of bench/serve, run inside each benchmark container (standard library only).
 
     serve_load.py setup SECRET_FILE SESSIONS USERS ROOMS LARGE_ROOMS STATE_EVENTS
