@@ -9,6 +9,7 @@ that an impossible layout stops the play with the filter's message.
 
 import json
 import os
+from collections.abc import Mapping
 import subprocess
 import sys
 
@@ -344,6 +345,25 @@ def test_wrong_arguments_are_refused():
         site_wiring(["db"], {})
 
 
+class TemplatedVars(Mapping):
+    """One host's variables, templated when read, as Ansible's hostvars hands them to the filter."""
+
+    def __init__(self, loader, variables):
+        from ansible.template import Templar
+
+        self._vars = variables
+        self._templar = Templar(loader=loader, variables=variables)
+
+    def __getitem__(self, key):
+        return self._templar.template(self._vars[key])
+
+    def __iter__(self):
+        return iter(self._vars)
+
+    def __len__(self):
+        return len(self._vars)
+
+
 def test_docs_show_what_the_example_inventory_gets(tmp_path):
     """docs/multi-host.md's example output is what the filter gives inventories/example."""
     from ansible.inventory.manager import InventoryManager
@@ -362,7 +382,8 @@ def test_docs_show_what_the_example_inventory_gets(tmp_path):
     inventory = InventoryManager(loader=loader, sources=[os.path.join(ROOT, "inventories", "example"), str(extra)])
     manager = VariableManager(loader=loader, inventory=inventory)
     groups = dict((name, [h.name for h in group.get_hosts()]) for name, group in inventory.groups.items())
-    hostvars = dict((h.name, manager.get_vars(host=h, include_hostvars=False)) for h in inventory.get_hosts())
+    hostvars = dict((h.name, TemplatedVars(loader, manager.get_vars(host=h, include_hostvars=False)))
+                    for h in inventory.get_hosts())
     result = site_wiring(groups, hostvars)
     assert not any(result["errors"].values()), result["errors"]
 
@@ -417,3 +438,72 @@ def test_exporters_get_the_local_service_ports():
     assert inputs["web"]["monitoring_nginx_stub_status_port"] == 8089
     assert inputs["proxy"]["monitoring_nginx_stub_status_port"] == 0
     assert "monitoring_postgres_port" not in inputs["proxy"]
+
+
+def _targets(inputs, job):
+    return [(t["host"], t["address"], t["port"], t.get("labels", {}).get("process"))
+            for t in inputs["mon"]["monitoring_scrape_targets"] if t["job"] == job]
+
+
+def test_prometheus_gets_every_target_with_the_workers_expanded():
+    """The monitoring host's scrape targets: each Synapse process (workers expanded by the synapse_workers
+    filter, their metrics ports), each exporter at the address its host's exporters listen on."""
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["syn"]["synapse_workers_preset"] = "small"
+    hostvars["cache"] = {"homeserver_private_address": "10.0.0.51"}
+    inputs = wired_ok(split_layout(redis=["cache"]), hostvars, everything=True)
+    assert _targets(inputs, "synapse") == [
+        ("syn", SYN, 9000, "main"), ("syn", SYN, 9400, "sync-1"), ("syn", SYN, 9410, "client-reader-1"),
+        ("syn", SYN, 9420, "federation-reader-1"), ("syn", SYN, 9430, "federation-sender-1"),
+        ("syn", SYN, 9440, "background-worker-1")]
+    worker = inputs["mon"]["monitoring_scrape_targets"][1]
+    assert worker["metrics_path"] == "/_synapse/metrics"
+    assert worker["labels"] == {"process": "sync-1", "process_type": "sync"}
+    assert _targets(inputs, "postgres") == [("db", DB, 9187, None)]
+    assert _targets(inputs, "nginx") == [("proxy", PROXY, 9113, None)]
+    assert sorted(_targets(inputs, "node")) == sorted([
+        ("db", DB, 9100, None), ("syn", SYN, 9100, None), ("proxy", PROXY, 9100, None),
+        ("cache", "10.0.0.51", 9100, None), ("mon", "127.0.0.1", 9100, None)])
+    # The exporters the targets point at are the ones installed.
+    assert inputs["db"]["monitoring_postgres_exporter_enabled"] is True
+    assert inputs["proxy"]["monitoring_nginx_exporter_enabled"] is True
+    assert "monitoring_scrape_targets" not in inputs["syn"]
+
+
+def test_prometheus_on_a_single_host_scrapes_loopback():
+    groups = {g: ["one"] for g in ("postgres", "synapse", "reverse_proxy", "monitoring")}
+    inputs = wired_ok(groups, {"one": {"reverse_proxy_public_hostname": "matrix.test"}}, everything=True)
+    targets = inputs["one"]["monitoring_scrape_targets"]
+    assert [t["job"] for t in targets] == ["synapse", "postgres", "nginx", "node"]
+    assert {t["address"] for t in targets} == {"127.0.0.1"}
+    assert inputs["one"]["monitoring_tls_probe_targets"] == ["matrix.test:443"]
+
+
+def test_targets_follow_the_inventory_values():
+    """A port, bind address or exporter address the inventory sets is where Prometheus scrapes."""
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["syn"].update(synapse_metrics_bind_address="0.0.0.0", synapse_metrics_port=9101,
+                           monitoring_node_exporter_port=9200)
+    hostvars["db"]["monitoring_exporter_listen_address"] = "10.9.0.21"
+    hostvars["mon"]["monitoring_extra_scrape_hosts"] = [{"job": "redis", "host": "db", "port": 9121}]
+    inputs = wired_ok(split_layout(), hostvars, everything=True)
+    assert _targets(inputs, "synapse") == [("syn", SYN, 9101, "main")]
+    assert ("syn", SYN, 9200, None) in _targets(inputs, "node")
+    assert _targets(inputs, "postgres") == [("db", "10.9.0.21", 9187, None)]
+    assert inputs["mon"]["monitoring_scrape_targets"][-1] == {
+        "job": "redis", "host": "db", "address": "10.9.0.21", "port": 9121, "metrics_path": "/metrics"}
+
+
+@pytest.mark.parametrize("hostvars, expected", [
+    ({"syn": {"synapse_metrics_bind_address": "127.0.0.1"}},
+     "Synapse's metrics listener on syn listens on 127.0.0.1, which Prometheus on mon cannot reach: set "
+     "synapse_metrics_bind_address for syn in the inventory"),
+    ({"db": {"monitoring_exporter_listen_address": "127.0.0.1"}},
+     "The postgres exporter on db listens on 127.0.0.1, which Prometheus on mon cannot reach"),
+    ({"mon": {"monitoring_extra_scrape_hosts": [{"job": "redis", "host": "ghost", "port": 9121}]}},
+     "monitoring_extra_scrape_hosts of mon names 'ghost', which is not a host of the inventory"),
+])
+def test_unreachable_targets_are_refused(hostvars, expected):
+    merged = {host: dict(v, **hostvars.get(host, {})) for host, v in ADDRESSES.items()}
+    _unused, errors, _unused = wire(split_layout(), merged)
+    assert expected in " ".join(errors["mon"]), errors
