@@ -403,21 +403,85 @@ def _imports(node, name):
     return ('"tasks/%s"' % name) in json.dumps(node) or ('/%s"' % name) in json.dumps(node)
 
 
-@pytest.mark.parametrize("playbook", sorted(p for p in os.listdir(os.path.join(ROOT, "playbooks")) if p.endswith(".yml")))
+PLAYBOOKS = sorted(p for p in os.listdir(os.path.join(ROOT, "playbooks")) if p.endswith(".yml"))
+
+
+def _load_playbook(name):
+    with open(os.path.join(ROOT, "playbooks", name), encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or []
+
+
+def _starts_wired(name):
+    """Whether a playbook's plays run after wire_hosts.yml: it imports it, or a playbook that does, first."""
+    for play in _load_playbook(name):
+        imported = play.get("ansible.builtin.import_playbook")
+        if imported is None:
+            return False
+        if imported == "wire_hosts.yml" or _starts_wired(imported):
+            return True
+    return False
+
+
+def _applies_a_role(node):
+    """Whether a play (any nesting) applies a role of the collection."""
+    text = json.dumps(node)
+    return any(marker in text for marker in ('"role": "homeserver.synapse.', '"name": "homeserver.synapse.'))
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
 def test_every_play_that_applies_synapse_is_wired(playbook):
     """A play that applies the synapse role after the wiring and with the peers' secrets writes the same
     homeserver.yaml as site.yml (TURN, metrics, Redis); without them it would drop them."""
-    with open(os.path.join(ROOT, "playbooks", playbook), encoding="utf-8") as handle:
-        plays = yaml.safe_load(handle) or []
+    plays = _load_playbook(playbook)
     wired = False
     for play in plays:
-        if play.get("ansible.builtin.import_playbook") == "wire_hosts.yml":
+        imported = play.get("ansible.builtin.import_playbook")
+        if imported == "wire_hosts.yml" or (imported and _starts_wired(imported)):
             wired = True
             continue
         if _applies_synapse_role({k: v for k, v in play.items() if k in ("roles", "pre_tasks", "tasks")}):
             assert wired, f"{playbook}: play '{play.get('name')}' applies the synapse role before wire_hosts.yml"
             assert _imports(play, "peer_secrets.yml"), (
                 f"{playbook}: play '{play.get('name')}' applies the synapse role without tasks/peer_secrets.yml")
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
+def test_every_play_that_applies_a_role_is_wired(playbook):
+    """Every playbook that applies a role of the collection (site, backup, restore, upgrade, migration, Debian
+    upgrade) runs the wiring first, directly or through the playbook it imports first."""
+    plays = _load_playbook(playbook)
+    wired = False
+    for play in plays:
+        imported = play.get("ansible.builtin.import_playbook")
+        if imported == "wire_hosts.yml" or (imported and _starts_wired(imported)):
+            wired = True
+            continue
+        if _applies_a_role({k: v for k, v in play.items() if k in ("roles", "pre_tasks", "tasks", "post_tasks")}):
+            assert wired, f"{playbook}: play '{play.get('name')}' applies a role before wire_hosts.yml"
+
+
+def test_the_role_playbooks_are_checked():
+    """The test above sees the roles these playbooks apply (it would pass vacuously otherwise)."""
+    for playbook in ("backup.yml", "restore.yml", "upgrade.yml", "site.yml"):
+        assert any(_applies_a_role(play) for play in _load_playbook(playbook)), playbook
+    assert _starts_wired("upgrade.yml") and _starts_wired("backup.yml") and _starts_wired("restore.yml")
+
+
+def test_upgrade_copies_no_role_default_or_constant():
+    """upgrade.yml gets Synapse's port from the role's default and its paths from the role's own tasks."""
+    with open(os.path.join(ROOT, "playbooks", "upgrade.yml"), encoding="utf-8") as handle:
+        text = handle.read()
+    literals = {"127.0.0.1:%s" % role_defaults()["synapse_listener_port"]}
+    for role in os.listdir(os.path.join(ROOT, "roles")):
+        for kind in ("defaults", "vars"):
+            path = os.path.join(ROOT, "roles", role, kind, "main.yml")
+            if not os.path.exists(path):
+                continue
+            with open(path, encoding="utf-8") as handle:
+                values = yaml.safe_load(handle) or {}
+            literals.update(v for v in values.values() if isinstance(v, str) and v.startswith("/") and "{{" not in v)
+    assert "/opt/venvs/matrix-synapse" in literals
+    assert [literal for literal in sorted(literals) if literal in text] == []
 
 
 def test_peer_secrets_do_nothing_without_coturn_or_redis(tmp_path):
