@@ -5,8 +5,8 @@
 
 ``site_wiring`` takes the inventory (groups and each host's variables and facts) and returns, for every host,
 the role inputs that connect it to its peers (database host, listener and bind addresses, the proxy's upstream
-and workers, Redis, exporters, firewall peer rules, fail2ban's log files, Synapse's metrics switch) and the
-reasons a layout cannot be wired. ``turn_uris`` gives Synapse the TURN URIs of the coturn hosts. Both are pure
+and workers, Redis, exporters and Prometheus' scrape targets, Grafana's location on the reverse proxy, firewall
+peer rules, fail2ban's log files, Synapse's metrics switch) and the reasons a layout cannot be wired. ``turn_uris`` gives Synapse the TURN URIs of the coturn hosts. Both are pure
 functions; ``playbooks/tasks/wiring.yml`` and ``playbooks/tasks/peer_secrets.yml`` apply them.
 
 One rule everywhere: a variable the inventory (or ``-e``) sets for a host is never computed for it. The roles'
@@ -18,6 +18,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # Python 2
+    from urlparse import urlsplit
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.homeserver.synapse.plugins.filter.synapse_workers import synapse_workers
@@ -39,12 +44,15 @@ DEFAULTS_NEEDED = {
     "monitoring": ("monitoring_node_exporter_port", "monitoring_postgres_exporter_port",
                    "monitoring_nginx_exporter_port", "monitoring_exporter_listen_address",
                    "monitoring_postgres_exporter_enabled", "monitoring_nginx_exporter_enabled",
-                   "monitoring_extra_scrape_hosts"),
+                   "monitoring_extra_scrape_hosts", "monitoring_grafana_enabled", "monitoring_grafana_http_addr",
+                   "monitoring_grafana_http_port", "monitoring_grafana_root_url"),
     "coturn": ("coturn_listening_port", "coturn_tls_listening_port", "coturn_min_port", "coturn_max_port",
                "coturn_tls_mode"),
 }
 # What 0.0.0.0 / :: as a bind address means: every address of the host.
 ANY_ADDRESS = ("0.0.0.0", "::", "")
+# Where the reverse proxy serves Grafana when monitoring_grafana_root_url leaves it to the wiring.
+GRAFANA_PATH = "/grafana/"
 # With workers, failed logins are logged by the worker that serves /login, in its own file.
 ALL_SYNAPSE_LOGS = "/var/log/matrix-synapse/*.log"
 
@@ -409,6 +417,51 @@ def _scrape_targets(layout, me, final):
     return targets, errors
 
 
+def _grafana(layout, me, final, computed):
+    """Grafana on the first monitoring host that runs it, served by every reverse proxy at its root URL's path:
+    the proxies' location, Grafana's root URL and listener, its firewall rule; the errors of monitoring host me."""
+    runs = [m for m in layout.group("monitoring") if final(m, "monitoring_grafana_enabled")]
+    if not runs or runs[0] != me:
+        return []
+    host, proxies, errors = layout.hosts[me], layout.group("reverse_proxy"), []
+    root = str(host.get("monitoring_grafana_root_url") or "")
+    if not root:
+        public = next((str(layout.hosts[r].get("reverse_proxy_public_hostname")) for r in proxies
+                       if layout.hosts[r].get("reverse_proxy_public_hostname")), "")
+        if public:
+            root = computed[me]["monitoring_grafana_root_url"] = "https://%s%s" % (public, GRAFANA_PATH)
+    path = urlsplit(root).path if root else GRAFANA_PATH
+    if path in ("", "/"):
+        return []  # Grafana on a host name of its own: served by a server of the admin's, not the homeserver's.
+    remote = [r for r in proxies if r != me]
+    if remote:
+        computed[me]["monitoring_grafana_http_addr"] = layout.address(me)
+    listen = str(final(me, "monitoring_grafana_http_addr") or "")
+    port = int(host.get("monitoring_grafana_http_port"))
+    for proxy in proxies:
+        if proxy == me:
+            address = "127.0.0.1" if listen in ANY_ADDRESS + LOOPBACK else listen
+        else:
+            address = layout.address(me) if listen in ANY_ADDRESS else listen
+            if not address:
+                errors.append("No private address is known for %s, and the reverse proxy on %s serves its Grafana: set "
+                              "homeserver_private_address for %s in the inventory, or run without --limit so that its "
+                              "facts are gathered." % (me, proxy, me))
+                continue
+            if address in LOOPBACK:
+                errors.append("Grafana on %s listens on %s, which the reverse proxy on %s cannot reach: set "
+                              "monitoring_grafana_http_addr for %s in the inventory to its private address, or leave "
+                              "it unset." % (me, address, proxy, me))
+                continue
+        target = "[%s]" % address if ":" in address else address
+        computed[proxy]["reverse_proxy_wired_locations"] = [
+            {"path": path, "proxy_pass": "http://%s:%d" % (target, port), "websocket": True}]
+    if remote:
+        computed[me]["firewall_peer_rules"].append(
+            {"name": "grafana", "ports": [port], "sources": [layout.address(r) for r in remote]})
+    return errors
+
+
 def _tls_probe_targets(layout):
     """The public TLS endpoints of the reverse proxies (host:443), whose certificates Prometheus watches."""
     out = []
@@ -454,6 +507,7 @@ def site_wiring(groups, hostvars, roles_dir=ROLES_DIR):
         computed[me]["monitoring_scrape_targets"], scrape_errors = _scrape_targets(layout, me, final)
         computed[me]["monitoring_tls_probe_targets"] = _tls_probe_targets(layout)
         errors[me].extend(scrape_errors)
+        errors[me].extend(_grafana(layout, me, final, computed))
     inputs = dict((me, dict((key, value) for key, value in computed[me].items() if not layout.hosts[me].has(key)))
                   for me in computed)
     return {"inputs": inputs, "errors": errors, "secrets": secrets}

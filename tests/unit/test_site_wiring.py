@@ -104,7 +104,8 @@ def test_split_layout_is_wired_from_the_groups():
     assert rules(hosts["db"]) == {"postgres": ([5432], [SYN]), "metrics": ([9100, 9187], [MON])}
     assert rules(hosts["syn"]) == {"synapse": ([8008], [PROXY]), "metrics": ([9000, 9100], [MON])}
     assert rules(hosts["proxy"]) == {"metrics": ([9100, 9113], [MON])}
-    assert rules(hosts["mon"]) == {}
+    # Grafana (on by default) on the monitoring host, served by the proxy.
+    assert rules(hosts["mon"]) == {"grafana": ([3000], [PROXY])}
 
 
 def test_single_host_keeps_the_loopback_defaults():
@@ -571,3 +572,48 @@ def test_unreachable_targets_are_refused(hostvars, expected):
     merged = {host: dict(v, **hostvars.get(host, {})) for host, v in ADDRESSES.items()}
     _unused, errors, _unused = wire(split_layout(), merged)
     assert expected in " ".join(errors["mon"]), errors
+
+
+def test_the_proxy_serves_grafana_of_the_monitoring_host():
+    """Only the reverse_proxy role writes nginx configuration: the wiring hands it Grafana's location."""
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["proxy"]["reverse_proxy_public_hostname"] = "matrix.example.com"
+    inputs = wired_ok(split_layout(), hostvars, everything=True)
+    assert inputs["proxy"]["reverse_proxy_wired_locations"] == [
+        {"path": "/grafana/", "proxy_pass": f"http://{MON}:3000", "websocket": True}]
+    assert inputs["mon"]["monitoring_grafana_http_addr"] == MON
+    assert inputs["mon"]["monitoring_grafana_root_url"] == "https://matrix.example.com/grafana/"
+    assert {"name": "grafana", "ports": [3000], "sources": [PROXY]} in inputs["mon"]["firewall_peer_rules"]
+    assert "reverse_proxy_wired_locations" not in inputs["db"]
+
+
+def test_grafana_on_the_proxy_host_stays_on_loopback():
+    groups = {g: ["one"] for g in ("postgres", "synapse", "reverse_proxy", "monitoring")}
+    hostvars = {"one": {"monitoring_grafana_root_url": "https://matrix.test/stats/", "monitoring_grafana_http_port": 3001}}
+    inputs = wired_ok(groups, hostvars, everything=True)
+    assert inputs["one"]["reverse_proxy_wired_locations"] == [
+        {"path": "/stats/", "proxy_pass": "http://127.0.0.1:3001", "websocket": True}]
+    assert "monitoring_grafana_http_addr" not in inputs["one"]
+    assert inputs["one"]["firewall_peer_rules"] == []
+
+
+@pytest.mark.parametrize("hostvars", [
+    {"monitoring_grafana_enabled": False},
+    # Grafana at a host name of its own: a server of the admin's serves it, not the homeserver's vhost.
+    {"monitoring_grafana_root_url": "https://grafana.example.com/"},
+])
+def test_no_grafana_location_without_grafana_under_a_path(hostvars):
+    merged = {host: dict(v) for host, v in ADDRESSES.items()}
+    merged["mon"].update(hostvars)
+    inputs = wired_ok(split_layout(), merged, everything=True)
+    assert "reverse_proxy_wired_locations" not in inputs["proxy"]
+    assert not [r for r in inputs["mon"]["firewall_peer_rules"] if r["name"] == "grafana"]
+
+
+def test_grafana_on_loopback_for_a_remote_proxy_is_refused():
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["mon"]["monitoring_grafana_http_addr"] = "127.0.0.1"
+    _unused, errors, _unused = wire(split_layout(), hostvars)
+    assert ("Grafana on mon listens on 127.0.0.1, which the reverse proxy on proxy cannot reach: set "
+            "monitoring_grafana_http_addr for mon") in " ".join(errors["mon"]), errors
+
