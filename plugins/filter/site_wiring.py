@@ -6,8 +6,9 @@
 ``site_wiring`` takes the inventory (groups and each host's variables and facts) and returns, for every host,
 the role inputs that connect it to its peers (database host, listener and bind addresses, the proxy's upstream
 and workers, Redis, exporters and Prometheus' scrape targets, Grafana's location on the reverse proxy, firewall
-peer rules, fail2ban's log files, Synapse's metrics switch) and the reasons a layout cannot be wired. ``turn_uris`` gives Synapse the TURN URIs of the coturn hosts. Both are pure
-functions; ``playbooks/tasks/wiring.yml`` and ``playbooks/tasks/peer_secrets.yml`` apply them.
+peer rules, fail2ban's log files, Synapse's metrics switch) and the reasons a layout cannot be wired.
+``turn_uris`` gives Synapse the TURN URIs of the coturn hosts. Both are pure functions;
+``playbooks/tasks/wiring.yml`` and ``playbooks/tasks/peer_secrets.yml`` apply them.
 
 One rule everywhere: a variable the inventory (or ``-e``) sets for a host is never computed for it. The roles'
 own defaults (ports, worker port bases) are read from ``roles/<role>/defaults/main.yml``, never copied here.
@@ -35,8 +36,8 @@ LOOPBACK = ("localhost", "127.0.0.1", "::1")
 IP_ADDRESS = re.compile(r"^([0-9]{1,3}\.){3}[0-9]{1,3}$|^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$")
 # The role defaults the wiring needs, by role.
 DEFAULTS_NEEDED = {
-    "synapse": ("synapse_listener_port", "synapse_metrics_port", "synapse_metrics_bind_address", "synapse_database_engine",
-                "synapse_workers", "synapse_workers_preset", "synapse_workers_http_port_base",
+    "synapse": ("synapse_listener_port", "synapse_metrics_port", "synapse_metrics_bind_address",
+                "synapse_database_engine", "synapse_workers", "synapse_workers_preset", "synapse_workers_http_port_base",
                 "synapse_workers_metrics_port_base", "synapse_workers_replication_port_base"),
     "postgres": ("postgres_port",),
     "redis": ("redis_port", "redis_server"),
@@ -456,6 +457,11 @@ def _grafana(layout, me, final, computed):
         target = "[%s]" % address if ":" in address else address
         computed[proxy]["reverse_proxy_wired_locations"] = [
             {"path": path, "proxy_pass": "http://%s:%d" % (target, port), "websocket": True}]
+    for proxy in remote:
+        if not layout.address(proxy):
+            errors.append("No private address is known for %s, and its reverse proxy serves Grafana on %s: set "
+                          "homeserver_private_address for %s in the inventory, or run without --limit so that its "
+                          "facts are gathered." % (proxy, me, proxy))
     if remote:
         computed[me]["firewall_peer_rules"].append(
             {"name": "grafana", "ports": [port], "sources": [layout.address(r) for r in remote]})
