@@ -616,4 +616,3 @@ def test_grafana_on_loopback_for_a_remote_proxy_is_refused():
     _unused, errors, _unused = wire(split_layout(), hostvars)
     assert ("Grafana on mon listens on 127.0.0.1, which the reverse proxy on proxy cannot reach: set "
             "monitoring_grafana_http_addr for mon") in " ".join(errors["mon"]), errors
-
