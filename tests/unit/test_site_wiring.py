@@ -496,7 +496,7 @@ def test_peer_secrets_do_nothing_without_coturn_or_redis(tmp_path):
 
 def test_exporters_get_the_local_service_ports():
     """The exporters read nginx's stub_status and PostgreSQL's port where those run, or where the inventory sets
-    them (e.g. an nginx the collection does not manage, listed in monitoring_nginx_hosts)."""
+    them (e.g. an nginx the collection does not manage, with monitoring_nginx_exporter_enabled)."""
     hostvars = {"db": {"postgres_port": 5433}, "web": {"reverse_proxy_stub_status_port": 8089}, "proxy": {}}
     inputs = wired_ok({"postgres": ["db"], "reverse_proxy": ["proxy"], "other": ["web"]}, hostvars, everything=True)
     assert inputs["db"]["monitoring_postgres_port"] == 5433
@@ -616,3 +616,13 @@ def test_grafana_on_loopback_for_a_remote_proxy_is_refused():
     _unused, errors, _unused = wire(split_layout(), hostvars)
     assert ("Grafana on mon listens on 127.0.0.1, which the reverse proxy on proxy cannot reach: set "
             "monitoring_grafana_http_addr for mon") in " ".join(errors["mon"]), errors
+
+
+def test_an_exporter_the_inventory_turns_on_is_scraped():
+    """An nginx the collection does not manage: the inventory turns its exporter on, Prometheus scrapes it."""
+    hostvars = {"web": {"homeserver_private_address": "10.0.0.71", "monitoring_nginx_exporter_enabled": True,
+                        "reverse_proxy_stub_status_port": 8089}, "mon": {"homeserver_private_address": MON}}
+    inputs = wired_ok({"monitoring": ["mon"], "other": ["web"]}, hostvars, everything=True)
+    assert [t for t in inputs["mon"]["monitoring_scrape_targets"] if t["job"] == "nginx"] == [
+        {"job": "nginx", "host": "web", "address": "10.0.0.71", "port": 9113}]
+    assert inputs["web"]["monitoring_nginx_stub_status_port"] == 8089
