@@ -5,9 +5,10 @@
 
 ``site_wiring`` takes the inventory (groups and each host's variables and facts) and returns, for every host,
 the role inputs that connect it to its peers (database host, listener and bind addresses, the proxy's upstream
-and workers, Redis, exporters, firewall peer rules, fail2ban's log files, Synapse's metrics switch) and the
-reasons a layout cannot be wired. ``turn_uris`` gives Synapse the TURN URIs of the coturn hosts. Both are pure
-functions; ``playbooks/tasks/wiring.yml`` and ``playbooks/tasks/peer_secrets.yml`` apply them.
+and workers, Redis, exporters and Prometheus' scrape targets, Grafana's location on the reverse proxy, firewall
+peer rules, fail2ban's log files, Synapse's metrics switch) and the reasons a layout cannot be wired.
+``turn_uris`` gives Synapse the TURN URIs of the coturn hosts. Both are pure functions;
+``playbooks/tasks/wiring.yml`` and ``playbooks/tasks/peer_secrets.yml`` apply them.
 
 One rule everywhere: a variable the inventory (or ``-e``) sets for a host is never computed for it. The roles'
 own defaults (ports, worker port bases) are read from ``roles/<role>/defaults/main.yml``, never copied here.
@@ -18,6 +19,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # Python 2
+    from urlparse import urlsplit
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.homeserver.synapse.plugins.filter.synapse_workers import synapse_workers
@@ -30,17 +36,24 @@ LOOPBACK = ("localhost", "127.0.0.1", "::1")
 IP_ADDRESS = re.compile(r"^([0-9]{1,3}\.){3}[0-9]{1,3}$|^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$")
 # The role defaults the wiring needs, by role.
 DEFAULTS_NEEDED = {
-    "synapse": ("synapse_listener_port", "synapse_metrics_port", "synapse_database_engine",
-                "synapse_workers", "synapse_workers_preset", "synapse_workers_http_port_base",
+    "synapse": ("synapse_listener_port", "synapse_metrics_port", "synapse_metrics_bind_address",
+                "synapse_database_engine", "synapse_workers", "synapse_workers_preset", "synapse_workers_http_port_base",
                 "synapse_workers_metrics_port_base", "synapse_workers_replication_port_base"),
     "postgres": ("postgres_port",),
     "redis": ("redis_port", "redis_server"),
-    "reverse_proxy": ("reverse_proxy_stub_status_port",),
+    "reverse_proxy": ("reverse_proxy_stub_status_port", "reverse_proxy_public_hostname"),
     "monitoring": ("monitoring_node_exporter_port", "monitoring_postgres_exporter_port",
-                   "monitoring_nginx_exporter_port"),
+                   "monitoring_nginx_exporter_port", "monitoring_exporter_listen_address",
+                   "monitoring_postgres_exporter_enabled", "monitoring_nginx_exporter_enabled",
+                   "monitoring_extra_scrape_hosts", "monitoring_grafana_enabled", "monitoring_grafana_http_addr",
+                   "monitoring_grafana_http_port", "monitoring_grafana_root_url"),
     "coturn": ("coturn_listening_port", "coturn_tls_listening_port", "coturn_min_port", "coturn_max_port",
                "coturn_tls_mode"),
 }
+# What 0.0.0.0 / :: as a bind address means: every address of the host.
+ANY_ADDRESS = ("0.0.0.0", "::", "")
+# Where the reverse proxy serves Grafana when monitoring_grafana_root_url leaves it to the wiring.
+GRAFANA_PATH = "/grafana/"
 # With workers, failed logins are logged by the worker that serves /login, in its own file.
 ALL_SYNAPSE_LOGS = "/var/log/matrix-synapse/*.log"
 
@@ -142,6 +155,9 @@ class Layout(object):
             names.update(members)
         self.hosts = dict((name, _Host(name, hostvars[name] if name in hostvars else {}, defaults))
                           for name in names)
+        # Every host, in the inventory's order (group all), then any other group member.
+        self.all = [n for n in self.groups.get("all", []) if n in names]
+        self.all += sorted(names - set(self.all))
         self.postgres = self.group("postgres")
         self.synapse = self.group("synapse")
         # Redis serves every Synapse host from the first host of group redis ('' without one).
@@ -276,6 +292,10 @@ def _computed(layout, me, peers):
         out["monitoring_exporter_listen_address"] = address
     # The exporters read the local services' ports from their roles' settings on the same host (where the
     # service runs, or wherever the inventory sets that port: an nginx the collection does not manage).
+    if me in layout.postgres:
+        out["monitoring_postgres_exporter_enabled"] = True
+    if me in layout.group("reverse_proxy"):
+        out["monitoring_nginx_exporter_enabled"] = True
     if me in layout.postgres or host.has("postgres_port"):
         out["monitoring_postgres_port"] = int(host.get("postgres_port"))
     if me in layout.group("reverse_proxy") or host.has("reverse_proxy_stub_status_port"):
@@ -320,6 +340,144 @@ def _firewall_rules(layout, me, peers, inputs):
     return rules
 
 
+class _Final(object):
+    """Every host's final value of an input: the inventory's, else the wiring's, else the role default."""
+
+    def __init__(self, layout, computed):
+        self.layout = layout
+        self.computed = computed
+
+    def __call__(self, name, key):
+        host = self.layout.hosts[name]
+        if host.has(key) or key not in self.computed.get(name, {}):
+            return host.get(key)
+        return self.computed[name][key]
+
+    def exporter_address(self, name):
+        """Where the exporters of a host listen: its monitoring_exporter_listen_address, else loopback."""
+        return str(self(name, "monitoring_exporter_listen_address") or "127.0.0.1")
+
+
+def _target(job, name, address, port, **extra):
+    target = {"job": job, "host": name, "address": address, "port": int(port)}
+    target.update(extra)
+    return target
+
+
+def _scrape_targets(layout, me, final):
+    """What Prometheus on me scrapes (the role's monitoring_scrape_targets), and why it cannot be wired."""
+    errors = []
+
+    def reachable(name, address, what, fix):
+        """The address of name as seen from me: checked to be reachable from another host."""
+        if name != me and address in LOOPBACK + ("",):
+            if address:
+                errors.append("%s on %s listens on %s, which Prometheus on %s cannot reach: %s"
+                              % (what, name, address, me, fix))
+            return False
+        return True
+
+    targets = []
+    exporter_fix = ("set monitoring_exporter_listen_address for %s in the inventory to its private address, or leave "
+                    "it unset (the wiring then uses homeserver_private_address or its facts).")
+    for name in layout.synapse:
+        bind = str(final(name, "synapse_metrics_bind_address") or "")
+        if bind in ANY_ADDRESS:
+            address = "127.0.0.1" if name == me else layout.address(name)
+        else:
+            address = bind
+        if not reachable(name, address, "Synapse's metrics listener",
+                         "set synapse_metrics_bind_address for %s in the inventory to a private address of that "
+                         "host." % name):
+            continue
+        targets.append(_target("synapse", name, address, final(name, "synapse_metrics_port"),
+                               metrics_path="/_synapse/metrics", labels={"process": "main", "process_type": "main"}))
+        for worker in layout.workers_of[name]:
+            targets.append(_target("synapse", name, address, worker["metrics_port"], metrics_path="/_synapse/metrics",
+                                   labels={"process": worker["name"], "process_type": worker["type"]}))
+    exporters = (("postgres", "monitoring_postgres_exporter_enabled", "monitoring_postgres_exporter_port"),
+                 ("nginx", "monitoring_nginx_exporter_enabled", "monitoring_nginx_exporter_port"),
+                 ("node", None, "monitoring_node_exporter_port"))
+    for job, enabled, port in exporters:
+        for name in layout.all:
+            if enabled and not final(name, enabled):
+                continue
+            address = final.exporter_address(name)
+            if reachable(name, address, "The %s exporter" % job, exporter_fix % name):
+                targets.append(_target(job, name, address, final(name, port)))
+    for extra in layout.hosts[me].get("monitoring_extra_scrape_hosts") or []:
+        name = str(extra.get("host", "")) if hasattr(extra, "get") else ""
+        if name not in layout.hosts:
+            errors.append("monitoring_extra_scrape_hosts of %s names '%s', which is not a host of the inventory: scrape "
+                          "targets come from the inventory, so add the host to it or remove the entry." % (me, name))
+            continue
+        address = final.exporter_address(name)
+        if reachable(name, address, "Job %s" % extra.get("job"), exporter_fix % name):
+            targets.append(_target(str(extra.get("job", "")), name, address, extra.get("port") or 0,
+                                   metrics_path=str(extra.get("metrics_path") or "/metrics")))
+    return targets, errors
+
+
+def _grafana(layout, me, final, computed):
+    """Grafana on the first monitoring host that runs it, served by every reverse proxy at its root URL's path:
+    the proxies' location, Grafana's root URL and listener, its firewall rule; the errors of monitoring host me."""
+    runs = [m for m in layout.group("monitoring") if final(m, "monitoring_grafana_enabled")]
+    if not runs or runs[0] != me:
+        return []
+    host, proxies, errors = layout.hosts[me], layout.group("reverse_proxy"), []
+    root = str(host.get("monitoring_grafana_root_url") or "")
+    if not root:
+        public = next((str(layout.hosts[r].get("reverse_proxy_public_hostname")) for r in proxies
+                       if layout.hosts[r].get("reverse_proxy_public_hostname")), "")
+        if public:
+            root = computed[me]["monitoring_grafana_root_url"] = "https://%s%s" % (public, GRAFANA_PATH)
+    path = urlsplit(root).path if root else GRAFANA_PATH
+    if path in ("", "/"):
+        return []  # Grafana on a host name of its own: served by a server of the admin's, not the homeserver's.
+    remote = [r for r in proxies if r != me]
+    if remote:
+        computed[me]["monitoring_grafana_http_addr"] = layout.address(me)
+    listen = str(final(me, "monitoring_grafana_http_addr") or "")
+    port = int(host.get("monitoring_grafana_http_port"))
+    for proxy in proxies:
+        if proxy == me:
+            address = "127.0.0.1" if listen in ANY_ADDRESS + LOOPBACK else listen
+        else:
+            address = layout.address(me) if listen in ANY_ADDRESS else listen
+            if not address:
+                errors.append("No private address is known for %s, and the reverse proxy on %s serves its Grafana: set "
+                              "homeserver_private_address for %s in the inventory, or run without --limit so that its "
+                              "facts are gathered." % (me, proxy, me))
+                continue
+            if address in LOOPBACK:
+                errors.append("Grafana on %s listens on %s, which the reverse proxy on %s cannot reach: set "
+                              "monitoring_grafana_http_addr for %s in the inventory to its private address, or leave "
+                              "it unset." % (me, address, proxy, me))
+                continue
+        target = "[%s]" % address if ":" in address else address
+        computed[proxy]["reverse_proxy_wired_locations"] = [
+            {"path": path, "proxy_pass": "http://%s:%d" % (target, port), "websocket": True}]
+    for proxy in remote:
+        if not layout.address(proxy):
+            errors.append("No private address is known for %s, and its reverse proxy serves Grafana on %s: set "
+                          "homeserver_private_address for %s in the inventory, or run without --limit so that its "
+                          "facts are gathered." % (proxy, me, proxy))
+    if remote:
+        computed[me]["firewall_peer_rules"].append(
+            {"name": "grafana", "ports": [port], "sources": [layout.address(r) for r in remote]})
+    return errors
+
+
+def _tls_probe_targets(layout):
+    """The public TLS endpoints of the reverse proxies (host:443), whose certificates Prometheus watches."""
+    out = []
+    for name in layout.group("reverse_proxy"):
+        public = layout.hosts[name].get("reverse_proxy_public_hostname") or ""
+        if public and "%s:443" % public not in out:
+            out.append("%s:443" % public)
+    return out
+
+
 def _secrets(layout, me):
     """Where the secrets Synapse needs from other roles are kept (read by playbooks/tasks/peer_secrets.yml)."""
     out = {"coturn_hosts": [], "redis_host": "", "redis_password_file": ""}
@@ -342,15 +500,22 @@ def site_wiring(groups, hostvars, roles_dir=ROLES_DIR):
     if not hasattr(groups, "get") or not hasattr(hostvars, "__contains__"):
         raise AnsibleFilterError("site_wiring expects groups and hostvars, e.g. groups | site_wiring(hostvars)")
     layout = Layout(groups, hostvars, role_defaults(roles_dir))
-    inputs, errors, secrets = {}, {}, {}
+    computed, errors, secrets = {}, {}, {}
     for me in sorted(layout.hosts):
         peers = _peers(layout, me)
-        computed = _computed(layout, me, peers)
-        computed["firewall_peer_rules"] = _firewall_rules(layout, me, peers, computed)
-        host = layout.hosts[me]
-        inputs[me] = dict((key, value) for key, value in computed.items() if not host.has(key))
+        computed[me] = _computed(layout, me, peers)
+        computed[me]["firewall_peer_rules"] = _firewall_rules(layout, me, peers, computed[me])
         errors[me] = _errors(layout, me, peers)
         secrets[me] = _secrets(layout, me)
+    # Prometheus' targets follow every host's final inputs (the inventory's values included).
+    final = _Final(layout, computed)
+    for me in layout.group("monitoring"):
+        computed[me]["monitoring_scrape_targets"], scrape_errors = _scrape_targets(layout, me, final)
+        computed[me]["monitoring_tls_probe_targets"] = _tls_probe_targets(layout)
+        errors[me].extend(scrape_errors)
+        errors[me].extend(_grafana(layout, me, final, computed))
+    inputs = dict((me, dict((key, value) for key, value in computed[me].items() if not layout.hosts[me].has(key)))
+                  for me in computed)
     return {"inputs": inputs, "errors": errors, "secrets": secrets}
 
 

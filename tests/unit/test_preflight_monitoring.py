@@ -1,7 +1,8 @@
 """Bad monitoring input stops a play in preflight, with a message naming the variable to set.
 
 Same approach as test_preflight.py (argument specs + preflight asserts only, `--tags preflight --check`),
-with a small inventory where a case needs hosts: scrape targets come from the inventory.
+with a small inventory where a case needs hosts. Which hosts Prometheus can reach is the wiring's check
+(test_site_wiring.py); here the shape of the targets it hands the role.
 """
 
 import json
@@ -27,14 +28,14 @@ synapse1 monitoring_exporter_listen_address=10.0.0.5 {synapse_vars}
 """
 
 
-def run_preflight(extra, tmp_path, synapse_vars=None, role="monitoring"):
+def run_preflight(extra, tmp_path, synapse_vars=None, role="monitoring", entry_point="main"):
     env = dict(os.environ)
     env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, ".cache", "collections")
     env["ANSIBLE_NOCOLOR"] = "1"
     env["ANSIBLE_LOCALHOST_WARNING"] = "false"
     env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
     command = [os.path.join(BIN, "ansible-playbook"), PLAYBOOK, "--check", "--tags", "preflight",
-               "-e", json.dumps(dict(extra, preflight_role=role))]
+               "-e", json.dumps(dict(extra, preflight_role=role, preflight_entry_point=entry_point))]
     if synapse_vars is not None:
         inventory = tmp_path / "hosts.ini"
         inventory.write_text(INVENTORY.format(python=sys.executable, synapse_vars=synapse_vars))
@@ -48,8 +49,11 @@ def run_preflight(extra, tmp_path, synapse_vars=None, role="monitoring"):
     ({"monitoring_prometheus_retention": "4w2d"}, None),
     ({"monitoring_alertmanager_enabled": True,
       "monitoring_alertmanager_webhook_url": "https://hooks.example.com/alert"}, None),
-    # a remote Synapse whose metrics listener is on a private address
-    ({}, "synapse_metrics_bind_address=10.0.0.5"),
+    # the targets the wiring computes (a Synapse worker's, with its labels)
+    ({"monitoring_scrape_targets": [
+        {"job": "synapse", "host": "synapse1", "address": "10.0.0.5", "port": 9401,
+         "metrics_path": "/_synapse/metrics", "labels": {"process": "generic1", "process_type": "generic_worker"}}]},
+     None),
 ])
 def test_good_input_passes(variables, synapse_vars, tmp_path):
     assert_checks_pass(*run_preflight(variables, tmp_path, synapse_vars))
@@ -59,19 +63,15 @@ def test_good_input_passes(variables, synapse_vars, tmp_path):
     ({"monitoring_prometheus_retention": "15 days"}, None, "monitoring_prometheus_retention '15 days'"),
     ({"monitoring_prometheus_retention": "15"}, None, "is not a Prometheus duration"),
     ({"monitoring_scrape_interval": "often"}, None, "monitoring_scrape_interval ('often')"),
-    ({"monitoring_extra_scrape_hosts": [{"job": "redis", "host": "ghost.example.com", "port": 9121}]}, None,
-     "monitoring_extra_scrape_hosts names 'ghost.example.com', which is not a host of the inventory"),
-    ({"monitoring_synapse_hosts": ["ghost"]}, None,
-     "monitoring_synapse_hosts names 'ghost', which is not a host of the inventory"),
     ({"monitoring_extra_scrape_hosts": [{"job": "node", "host": "localhost", "port": 9100}]}, "",
      "monitoring_extra_scrape_hosts: each entry needs job"),
+    ({"monitoring_scrape_targets": [{"job": "node", "host": "synapse1", "address": "", "port": 9100}]}, None,
+     "monitoring_scrape_targets: each entry needs job"),
+    ({"monitoring_scrape_targets": [{"job": "node-1", "host": "synapse1", "address": "10.0.0.5", "port": 9100}]},
+     None, "monitoring_scrape_targets: each entry needs job"),
     ({"monitoring_alertmanager_enabled": True}, None, "no receiver is configured"),
     ({"monitoring_alertmanager_enabled": True, "monitoring_alertmanager_email_to": "admin@example.com"}, None,
      "monitoring_alertmanager_smtp_smarthost (host:port)"),
-    ({"monitoring_grafana_root_url": "https://example.com/grafana"}, None,
-     "monitoring_grafana_root_url 'https://example.com/grafana' must be an http(s) URL ending in '/'"),
-    # a remote Synapse whose metrics listener stayed on loopback
-    ({}, "", "set synapse_metrics_bind_address for synapse1"),
     ({"monitoring_prometheus_port": "ninety"}, None, "argument 'monitoring_prometheus_port' is of type str"),
 ])
 def test_bad_input_fails_clearly(variables, synapse_vars, expected, tmp_path):
@@ -95,3 +95,28 @@ def test_synapse_metrics_listener_input(variables, expected, tmp_path):
         assert_checks_pass(code, output)
     else:
         assert_fails_with(code, output, expected)
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ({}, None),
+    ({"monitoring_grafana_root_url": "https://grafana.example.com/", "monitoring_grafana_http_addr": "10.0.0.41"},
+     None),
+    ({"monitoring_grafana_root_url": "https://example.com/grafana"},
+     "monitoring_grafana_root_url 'https://example.com/grafana' must be an http(s) URL ending in '/'"),
+    ({"monitoring_grafana_http_addr": "grafana.lan"}, "monitoring_grafana_http_addr ('grafana.lan') must be an IP"),
+    ({"monitoring_grafana_http_port": "three thousand"}, "argument 'monitoring_grafana_http_port' is of type str"),
+])
+def test_grafana_entry_point_checks_its_input(variables, expected, tmp_path):
+    """tasks_from: grafana has its own argument spec and preflight."""
+    code, output = run_preflight(variables, tmp_path, entry_point="grafana")
+    if expected is None:
+        assert_checks_pass(code, output)
+    else:
+        assert_fails_with(code, output, expected)
+
+
+def test_exporters_entry_point_checks_its_input(tmp_path):
+    code, output = run_preflight({"monitoring_nginx_exporter_enabled": True}, tmp_path, entry_point="exporters")
+    assert_fails_with(code, output, "the nginx exporter needs nginx's stub_status port")
+    assert_checks_pass(*run_preflight({"monitoring_nginx_exporter_enabled": True,
+                                       "monitoring_nginx_stub_status_port": 8089}, tmp_path, entry_point="exporters"))

@@ -10,6 +10,7 @@ from test_preflight import assert_checks_pass, assert_fails_with, run_preflight
 
 GOOD_PROXY = {"reverse_proxy_public_hostname": "matrix.example.com",
               "reverse_proxy_server_name": "example.com"}
+GRAFANA = {"path": "/grafana/", "proxy_pass": "http://127.0.0.1:3000", "websocket": True}
 GOOD_CERTBOT = {"certbot_domains": ["matrix.example.com", "example.com"], "certbot_agree_tos": True}
 
 
@@ -20,6 +21,8 @@ GOOD_CERTBOT = {"certbot_domains": ["matrix.example.com", "example.com"], "certb
     ("reverse_proxy", dict(GOOD_PROXY, reverse_proxy_certificate_source="files",
                            reverse_proxy_certificate_file="/etc/hostname",
                            reverse_proxy_certificate_key_file="/etc/hostname")),
+    ("reverse_proxy", dict(GOOD_PROXY, reverse_proxy_wired_locations=[GRAFANA],
+                           reverse_proxy_extra_locations=[{"path": "/status/", "proxy_pass": "https://10.0.0.9:8443"}])),
     ("certbot", GOOD_CERTBOT),
     ("certbot", dict(GOOD_CERTBOT, certbot_acme_server="https://localhost:14000/dir")),
 ])
@@ -45,6 +48,14 @@ def test_good_input_passes(role, variables):
      "reverse_proxy_client_max_body_size 'fifty' must be an nginx size"),
     ({"reverse_proxy_admin_allowed_ips": ["everyone"]}, "reverse_proxy_admin_allowed_ips entry 'everyone'"),
     ({"reverse_proxy_stub_status_port": 70000}, "reverse_proxy_stub_status_port 0 (off) or 1-65535"),
+    ({"reverse_proxy_extra_locations": [{"path": "/grafana", "proxy_pass": "http://127.0.0.1:3000"}]},
+     "reverse_proxy_extra_locations: each location needs path"),
+    ({"reverse_proxy_extra_locations": [{"path": "/status/", "proxy_pass": "127.0.0.1:3000; deny all"}]},
+     "reverse_proxy_extra_locations: each location needs path"),
+    ({"reverse_proxy_wired_locations": [{"path": "/_matrix/", "proxy_pass": "http://127.0.0.1:3000"}]},
+     "reverse_proxy_wired_locations: each location needs path"),
+    ({"reverse_proxy_wired_locations": [GRAFANA], "reverse_proxy_extra_locations": [GRAFANA]},
+     "name a path more than once (/grafana/, /grafana/)"),
 ])
 def test_bad_proxy_input_fails_clearly(variables, expected):
     assert_fails_with(*run_preflight("reverse_proxy", dict(GOOD_PROXY, **variables)), expected)

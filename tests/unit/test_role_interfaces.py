@@ -91,3 +91,37 @@ def test_every_role_checks_the_release_first(role):
     tasks = _load(role, "tasks", "main.yml")
     assert tasks[0].get("ansible.builtin.import_tasks") == "release.yml", tasks[0]
     assert tasks[0].get("tags") == ["always"], tasks[0]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_entry_point_documents_only_role_variables(role):
+    """tasks_from entry points (monitoring's exporters and grafana) have specs of their own, drawn from defaults."""
+    defaults = _load(role, "defaults", "main.yml")
+    for entry, spec in _load(role, "meta", "argument_specs.yml")["argument_specs"].items():
+        assert spec.get("short_description"), f"{role}: entry point {entry} has no short_description"
+        assert set(spec.get("options", {})) <= set(defaults), (
+            f"{role}: entry point {entry} documents {sorted(set(spec['options']) - set(defaults))}, not in defaults")
+        if entry != "main":
+            assert os.path.exists(os.path.join(ROOT, "roles", role, "tasks", entry + ".yml")), (role, entry)
+
+
+def test_monitoring_has_one_entry_point_per_job():
+    specs = _load("monitoring", "meta", "argument_specs.yml")["argument_specs"]
+    assert set(specs) == {"main", "exporters", "grafana"}
+
+
+def test_only_the_reverse_proxy_writes_nginx_configuration():
+    """One job per role: other roles hand the reverse proxy what they need (reverse_proxy_wired_locations)."""
+    offenders = []
+    for role in ROLES:
+        if role == "reverse_proxy":
+            continue
+        for kind in ("tasks", "templates", "files", "defaults", "vars"):
+            top = os.path.join(ROOT, "roles", role, kind)
+            for folder, _dirs, files in os.walk(top):
+                for name in files:
+                    path = os.path.join(folder, name)
+                    with open(path, encoding="utf-8", errors="replace") as handle:
+                        if "/etc/nginx" in handle.read():
+                            offenders.append(os.path.relpath(path, ROOT))
+    assert offenders == []

@@ -9,6 +9,7 @@ that an impossible layout stops the play with the filter's message.
 
 import json
 import os
+from collections.abc import Mapping
 import subprocess
 import sys
 
@@ -103,7 +104,8 @@ def test_split_layout_is_wired_from_the_groups():
     assert rules(hosts["db"]) == {"postgres": ([5432], [SYN]), "metrics": ([9100, 9187], [MON])}
     assert rules(hosts["syn"]) == {"synapse": ([8008], [PROXY]), "metrics": ([9000, 9100], [MON])}
     assert rules(hosts["proxy"]) == {"metrics": ([9100, 9113], [MON])}
-    assert rules(hosts["mon"]) == {}
+    # Grafana (on by default) on the monitoring host, served by the proxy.
+    assert rules(hosts["mon"]) == {"grafana": ([3000], [PROXY])}
 
 
 def test_single_host_keeps_the_loopback_defaults():
@@ -344,6 +346,25 @@ def test_wrong_arguments_are_refused():
         site_wiring(["db"], {})
 
 
+class TemplatedVars(Mapping):
+    """One host's variables, templated when read, as Ansible's hostvars hands them to the filter."""
+
+    def __init__(self, loader, variables):
+        from ansible.template import Templar
+
+        self._vars = variables
+        self._templar = Templar(loader=loader, variables=variables)
+
+    def __getitem__(self, key):
+        return self._templar.template(self._vars[key])
+
+    def __iter__(self):
+        return iter(self._vars)
+
+    def __len__(self):
+        return len(self._vars)
+
+
 def test_docs_show_what_the_example_inventory_gets(tmp_path):
     """docs/multi-host.md's example output is what the filter gives inventories/example."""
     from ansible.inventory.manager import InventoryManager
@@ -362,7 +383,8 @@ def test_docs_show_what_the_example_inventory_gets(tmp_path):
     inventory = InventoryManager(loader=loader, sources=[os.path.join(ROOT, "inventories", "example"), str(extra)])
     manager = VariableManager(loader=loader, inventory=inventory)
     groups = dict((name, [h.name for h in group.get_hosts()]) for name, group in inventory.groups.items())
-    hostvars = dict((h.name, manager.get_vars(host=h, include_hostvars=False)) for h in inventory.get_hosts())
+    hostvars = dict((h.name, TemplatedVars(loader, manager.get_vars(host=h, include_hostvars=False)))
+                    for h in inventory.get_hosts())
     result = site_wiring(groups, hostvars)
     assert not any(result["errors"].values()), result["errors"]
 
@@ -382,21 +404,85 @@ def _imports(node, name):
     return ('"tasks/%s"' % name) in json.dumps(node) or ('/%s"' % name) in json.dumps(node)
 
 
-@pytest.mark.parametrize("playbook", sorted(p for p in os.listdir(os.path.join(ROOT, "playbooks")) if p.endswith(".yml")))
+PLAYBOOKS = sorted(p for p in os.listdir(os.path.join(ROOT, "playbooks")) if p.endswith(".yml"))
+
+
+def _load_playbook(name):
+    with open(os.path.join(ROOT, "playbooks", name), encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or []
+
+
+def _starts_wired(name):
+    """Whether a playbook's plays run after wire_hosts.yml: it imports it, or a playbook that does, first."""
+    for play in _load_playbook(name):
+        imported = play.get("ansible.builtin.import_playbook")
+        if imported is None:
+            return False
+        if imported == "wire_hosts.yml" or _starts_wired(imported):
+            return True
+    return False
+
+
+def _applies_a_role(node):
+    """Whether a play (any nesting) applies a role of the collection."""
+    text = json.dumps(node)
+    return any(marker in text for marker in ('"role": "homeserver.synapse.', '"name": "homeserver.synapse.'))
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
 def test_every_play_that_applies_synapse_is_wired(playbook):
     """A play that applies the synapse role after the wiring and with the peers' secrets writes the same
     homeserver.yaml as site.yml (TURN, metrics, Redis); without them it would drop them."""
-    with open(os.path.join(ROOT, "playbooks", playbook), encoding="utf-8") as handle:
-        plays = yaml.safe_load(handle) or []
+    plays = _load_playbook(playbook)
     wired = False
     for play in plays:
-        if play.get("ansible.builtin.import_playbook") == "wire_hosts.yml":
+        imported = play.get("ansible.builtin.import_playbook")
+        if imported == "wire_hosts.yml" or (imported and _starts_wired(imported)):
             wired = True
             continue
         if _applies_synapse_role({k: v for k, v in play.items() if k in ("roles", "pre_tasks", "tasks")}):
             assert wired, f"{playbook}: play '{play.get('name')}' applies the synapse role before wire_hosts.yml"
             assert _imports(play, "peer_secrets.yml"), (
                 f"{playbook}: play '{play.get('name')}' applies the synapse role without tasks/peer_secrets.yml")
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
+def test_every_play_that_applies_a_role_is_wired(playbook):
+    """Every playbook that applies a role of the collection (site, backup, restore, upgrade, migration, Debian
+    upgrade) runs the wiring first, directly or through the playbook it imports first."""
+    plays = _load_playbook(playbook)
+    wired = False
+    for play in plays:
+        imported = play.get("ansible.builtin.import_playbook")
+        if imported == "wire_hosts.yml" or (imported and _starts_wired(imported)):
+            wired = True
+            continue
+        if _applies_a_role({k: v for k, v in play.items() if k in ("roles", "pre_tasks", "tasks", "post_tasks")}):
+            assert wired, f"{playbook}: play '{play.get('name')}' applies a role before wire_hosts.yml"
+
+
+def test_the_role_playbooks_are_checked():
+    """The test above sees the roles these playbooks apply (it would pass vacuously otherwise)."""
+    for playbook in ("backup.yml", "restore.yml", "upgrade.yml", "site.yml"):
+        assert any(_applies_a_role(play) for play in _load_playbook(playbook)), playbook
+    assert _starts_wired("upgrade.yml") and _starts_wired("backup.yml") and _starts_wired("restore.yml")
+
+
+def test_upgrade_copies_no_role_default_or_constant():
+    """upgrade.yml gets Synapse's port from the role's default and its paths from the role's own tasks."""
+    with open(os.path.join(ROOT, "playbooks", "upgrade.yml"), encoding="utf-8") as handle:
+        text = handle.read()
+    literals = {"127.0.0.1:%s" % role_defaults()["synapse_listener_port"]}
+    for role in os.listdir(os.path.join(ROOT, "roles")):
+        for kind in ("defaults", "vars"):
+            path = os.path.join(ROOT, "roles", role, kind, "main.yml")
+            if not os.path.exists(path):
+                continue
+            with open(path, encoding="utf-8") as handle:
+                values = yaml.safe_load(handle) or {}
+            literals.update(v for v in values.values() if isinstance(v, str) and v.startswith("/") and "{{" not in v)
+    assert "/opt/venvs/matrix-synapse" in literals
+    assert [literal for literal in sorted(literals) if literal in text] == []
 
 
 def test_peer_secrets_do_nothing_without_coturn_or_redis(tmp_path):
@@ -410,10 +496,133 @@ def test_peer_secrets_do_nothing_without_coturn_or_redis(tmp_path):
 
 def test_exporters_get_the_local_service_ports():
     """The exporters read nginx's stub_status and PostgreSQL's port where those run, or where the inventory sets
-    them (e.g. an nginx the collection does not manage, listed in monitoring_nginx_hosts)."""
+    them (e.g. an nginx the collection does not manage, with monitoring_nginx_exporter_enabled)."""
     hostvars = {"db": {"postgres_port": 5433}, "web": {"reverse_proxy_stub_status_port": 8089}, "proxy": {}}
     inputs = wired_ok({"postgres": ["db"], "reverse_proxy": ["proxy"], "other": ["web"]}, hostvars, everything=True)
     assert inputs["db"]["monitoring_postgres_port"] == 5433
     assert inputs["web"]["monitoring_nginx_stub_status_port"] == 8089
     assert inputs["proxy"]["monitoring_nginx_stub_status_port"] == 0
     assert "monitoring_postgres_port" not in inputs["proxy"]
+
+
+def _targets(inputs, job):
+    return [(t["host"], t["address"], t["port"], t.get("labels", {}).get("process"))
+            for t in inputs["mon"]["monitoring_scrape_targets"] if t["job"] == job]
+
+
+def test_prometheus_gets_every_target_with_the_workers_expanded():
+    """The monitoring host's scrape targets: each Synapse process (workers expanded by the synapse_workers
+    filter, their metrics ports), each exporter at the address its host's exporters listen on."""
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["syn"]["synapse_workers_preset"] = "small"
+    hostvars["cache"] = {"homeserver_private_address": "10.0.0.51"}
+    inputs = wired_ok(split_layout(redis=["cache"]), hostvars, everything=True)
+    assert _targets(inputs, "synapse") == [
+        ("syn", SYN, 9000, "main"), ("syn", SYN, 9400, "sync-1"), ("syn", SYN, 9410, "client-reader-1"),
+        ("syn", SYN, 9420, "federation-reader-1"), ("syn", SYN, 9430, "federation-sender-1"),
+        ("syn", SYN, 9440, "background-worker-1")]
+    worker = inputs["mon"]["monitoring_scrape_targets"][1]
+    assert worker["metrics_path"] == "/_synapse/metrics"
+    assert worker["labels"] == {"process": "sync-1", "process_type": "sync"}
+    assert _targets(inputs, "postgres") == [("db", DB, 9187, None)]
+    assert _targets(inputs, "nginx") == [("proxy", PROXY, 9113, None)]
+    assert sorted(_targets(inputs, "node")) == sorted([
+        ("db", DB, 9100, None), ("syn", SYN, 9100, None), ("proxy", PROXY, 9100, None),
+        ("cache", "10.0.0.51", 9100, None), ("mon", "127.0.0.1", 9100, None)])
+    # The exporters the targets point at are the ones installed.
+    assert inputs["db"]["monitoring_postgres_exporter_enabled"] is True
+    assert inputs["proxy"]["monitoring_nginx_exporter_enabled"] is True
+    assert "monitoring_scrape_targets" not in inputs["syn"]
+
+
+def test_prometheus_on_a_single_host_scrapes_loopback():
+    groups = {g: ["one"] for g in ("postgres", "synapse", "reverse_proxy", "monitoring")}
+    inputs = wired_ok(groups, {"one": {"reverse_proxy_public_hostname": "matrix.test"}}, everything=True)
+    targets = inputs["one"]["monitoring_scrape_targets"]
+    assert [t["job"] for t in targets] == ["synapse", "postgres", "nginx", "node"]
+    assert {t["address"] for t in targets} == {"127.0.0.1"}
+    assert inputs["one"]["monitoring_tls_probe_targets"] == ["matrix.test:443"]
+
+
+def test_targets_follow_the_inventory_values():
+    """A port, bind address or exporter address the inventory sets is where Prometheus scrapes."""
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["syn"].update(synapse_metrics_bind_address="0.0.0.0", synapse_metrics_port=9101,
+                           monitoring_node_exporter_port=9200)
+    hostvars["db"]["monitoring_exporter_listen_address"] = "10.9.0.21"
+    hostvars["mon"]["monitoring_extra_scrape_hosts"] = [{"job": "redis", "host": "db", "port": 9121}]
+    inputs = wired_ok(split_layout(), hostvars, everything=True)
+    assert _targets(inputs, "synapse") == [("syn", SYN, 9101, "main")]
+    assert ("syn", SYN, 9200, None) in _targets(inputs, "node")
+    assert _targets(inputs, "postgres") == [("db", "10.9.0.21", 9187, None)]
+    assert inputs["mon"]["monitoring_scrape_targets"][-1] == {
+        "job": "redis", "host": "db", "address": "10.9.0.21", "port": 9121, "metrics_path": "/metrics"}
+
+
+@pytest.mark.parametrize("hostvars, expected", [
+    ({"syn": {"synapse_metrics_bind_address": "127.0.0.1"}},
+     "Synapse's metrics listener on syn listens on 127.0.0.1, which Prometheus on mon cannot reach: set "
+     "synapse_metrics_bind_address for syn in the inventory"),
+    ({"db": {"monitoring_exporter_listen_address": "127.0.0.1"}},
+     "The postgres exporter on db listens on 127.0.0.1, which Prometheus on mon cannot reach"),
+    ({"mon": {"monitoring_extra_scrape_hosts": [{"job": "redis", "host": "ghost", "port": 9121}]}},
+     "monitoring_extra_scrape_hosts of mon names 'ghost', which is not a host of the inventory"),
+])
+def test_unreachable_targets_are_refused(hostvars, expected):
+    merged = {host: dict(v, **hostvars.get(host, {})) for host, v in ADDRESSES.items()}
+    _unused, errors, _unused = wire(split_layout(), merged)
+    assert expected in " ".join(errors["mon"]), errors
+
+
+def test_the_proxy_serves_grafana_of_the_monitoring_host():
+    """Only the reverse_proxy role writes nginx configuration: the wiring hands it Grafana's location."""
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["proxy"]["reverse_proxy_public_hostname"] = "matrix.example.com"
+    inputs = wired_ok(split_layout(), hostvars, everything=True)
+    assert inputs["proxy"]["reverse_proxy_wired_locations"] == [
+        {"path": "/grafana/", "proxy_pass": f"http://{MON}:3000", "websocket": True}]
+    assert inputs["mon"]["monitoring_grafana_http_addr"] == MON
+    assert inputs["mon"]["monitoring_grafana_root_url"] == "https://matrix.example.com/grafana/"
+    assert {"name": "grafana", "ports": [3000], "sources": [PROXY]} in inputs["mon"]["firewall_peer_rules"]
+    assert "reverse_proxy_wired_locations" not in inputs["db"]
+
+
+def test_grafana_on_the_proxy_host_stays_on_loopback():
+    groups = {g: ["one"] for g in ("postgres", "synapse", "reverse_proxy", "monitoring")}
+    hostvars = {"one": {"monitoring_grafana_root_url": "https://matrix.test/stats/", "monitoring_grafana_http_port": 3001}}
+    inputs = wired_ok(groups, hostvars, everything=True)
+    assert inputs["one"]["reverse_proxy_wired_locations"] == [
+        {"path": "/stats/", "proxy_pass": "http://127.0.0.1:3001", "websocket": True}]
+    assert "monitoring_grafana_http_addr" not in inputs["one"]
+    assert inputs["one"]["firewall_peer_rules"] == []
+
+
+@pytest.mark.parametrize("hostvars", [
+    {"monitoring_grafana_enabled": False},
+    # Grafana at a host name of its own: a server of the admin's serves it, not the homeserver's vhost.
+    {"monitoring_grafana_root_url": "https://grafana.example.com/"},
+])
+def test_no_grafana_location_without_grafana_under_a_path(hostvars):
+    merged = {host: dict(v) for host, v in ADDRESSES.items()}
+    merged["mon"].update(hostvars)
+    inputs = wired_ok(split_layout(), merged, everything=True)
+    assert "reverse_proxy_wired_locations" not in inputs["proxy"]
+    assert not [r for r in inputs["mon"]["firewall_peer_rules"] if r["name"] == "grafana"]
+
+
+def test_grafana_on_loopback_for_a_remote_proxy_is_refused():
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["mon"]["monitoring_grafana_http_addr"] = "127.0.0.1"
+    _unused, errors, _unused = wire(split_layout(), hostvars)
+    assert ("Grafana on mon listens on 127.0.0.1, which the reverse proxy on proxy cannot reach: set "
+            "monitoring_grafana_http_addr for mon") in " ".join(errors["mon"]), errors
+
+
+def test_an_exporter_the_inventory_turns_on_is_scraped():
+    """An nginx the collection does not manage: the inventory turns its exporter on, Prometheus scrapes it."""
+    hostvars = {"web": {"homeserver_private_address": "10.0.0.71", "monitoring_nginx_exporter_enabled": True,
+                        "reverse_proxy_stub_status_port": 8089}, "mon": {"homeserver_private_address": MON}}
+    inputs = wired_ok({"monitoring": ["mon"], "other": ["web"]}, hostvars, everything=True)
+    assert [t for t in inputs["mon"]["monitoring_scrape_targets"] if t["job"] == "nginx"] == [
+        {"job": "nginx", "host": "web", "address": "10.0.0.71", "port": 9113}]
+    assert inputs["web"]["monitoring_nginx_stub_status_port"] == 8089
