@@ -82,14 +82,20 @@ build: venv
 
 .PHONY: molecule
 molecule: venv docker
-	export HS_TEST_IMAGE_TRIXIE=$$(tests/harness/build_image.sh trixie); \
-	export HS_TEST_IMAGE_BOOKWORM=$$(tests/harness/build_image.sh bookworm); \
-	tests/harness/wheelhouse.sh "$$HS_TEST_IMAGE_TRIXIE"; \
-	tests/harness/wheelhouse.sh "$$HS_TEST_IMAGE_BOOKWORM"; \
-	tests/harness/run_scenarios.py $(SCENARIOS)
+	images=$$(tests/harness/images.sh); export $$images; tests/harness/run_scenarios.py $(SCENARIOS)
 
+# The images (debootstrap, wheelhouse: minutes on a fresh machine, mostly waiting on the network) are made in
+# the background while lint, sanity, the unit tests and the build keep the cores busy.
 .PHONY: test
-test: lint sanity unit build molecule
+test: venv docker
+	@echo ">> making the test images in the background (log: .cache/images.log)"
+	tests/harness/images.sh >.cache/images.env 2>.cache/images.log & images=$$!; \
+	trap 'kill $$images 2>/dev/null || true' EXIT; \
+	$(MAKE) --no-print-directory lint sanity unit build; \
+	echo ">> waiting for the test images"; \
+	if ! wait $$images; then cat .cache/images.log; exit 1; fi; \
+	trap - EXIT; cat .cache/images.log; \
+	$(MAKE) --no-print-directory molecule
 
 .PHONY: demo
 demo: venv docker
