@@ -6,7 +6,8 @@
 ``site_wiring`` takes the inventory (groups and each host's variables and facts) and returns, for every host,
 the role inputs that connect it to its peers (database host, listener and bind addresses, the proxy's upstream
 and workers, Redis, exporters and Prometheus' scrape targets, Grafana's location on the reverse proxy, firewall
-peer rules, fail2ban's log files, Synapse's metrics switch) and the reasons a layout cannot be wired.
+peer rules, fail2ban's log files, Synapse's metrics switch, the database and off-host copy of the backups) and
+the reasons a layout cannot be wired.
 ``turn_uris`` gives Synapse the TURN URIs of the coturn hosts. Both are pure functions;
 ``playbooks/tasks/wiring.yml`` and ``playbooks/tasks/peer_secrets.yml`` apply them.
 
@@ -40,6 +41,7 @@ DEFAULTS_NEEDED = {
                 "synapse_database_engine", "synapse_workers", "synapse_workers_preset", "synapse_workers_http_port_base",
                 "synapse_workers_metrics_port_base", "synapse_workers_replication_port_base"),
     "postgres": ("postgres_port",),
+    "backup": ("backup_rsync_target_host",),
     "redis": ("redis_port", "redis_server"),
     "reverse_proxy": ("reverse_proxy_stub_status_port", "reverse_proxy_public_hostname"),
     "monitoring": ("monitoring_node_exporter_port", "monitoring_postgres_exporter_port",
@@ -301,6 +303,10 @@ def _computed(layout, me, peers):
     if me in layout.group("reverse_proxy") or host.has("reverse_proxy_stub_status_port"):
         out["monitoring_nginx_stub_status_port"] = int(host.get("reverse_proxy_stub_status_port"))
 
+    # The backup role: where the database it dumps is, and the address its off-host copy connects to.
+    if me in layout.group("backup"):
+        out.update(_backup(layout, me, database))
+
     # The firewall opens coturn's ports where coturn runs.
     if me in layout.group("coturn"):
         out["firewall_turn_enabled"] = True
@@ -308,6 +314,38 @@ def _computed(layout, me, peers):
         out["firewall_turn_relay_min_port"] = int(host.get("coturn_min_port"))
         out["firewall_turn_relay_max_port"] = int(host.get("coturn_max_port"))
     return out
+
+
+def _backup(layout, me, database):
+    """The backup role's inputs on backup host me (database: the PostgreSQL host its Synapse uses)."""
+    host = layout.hosts[me]
+    out = {"backup_database_local": me in layout.postgres}
+    if me in layout.synapse:
+        out["backup_database_engine"] = host.get("synapse_database_engine")
+        if database not in ("", me):
+            out["backup_database_host"] = (str(host.get("synapse_database_host")) if host.has("synapse_database_host")
+                                           else layout.address(database))
+            out["backup_database_port"] = int(host.get("synapse_database_port") if host.has("synapse_database_port")
+                                              else layout.hosts[database].get("postgres_port"))
+    target = str(host.get("backup_rsync_target_host") or "")
+    if target in layout.hosts and target != me:
+        # How Ansible reaches the target (ansible_host), else its inventory name.
+        out["backup_rsync_address"] = str(layout.hosts[target].get("ansible_host") or target)
+    return out
+
+
+def _backup_errors(layout, me):
+    target = str(layout.hosts[me].get("backup_rsync_target_host") or "")
+    if not target or me not in layout.group("backup"):
+        return []
+    if target == me:
+        return ["backup_rsync_target_host for %s names %s itself: an off-host copy needs another host. Set it to the "
+                "inventory hostname of another host, or leave it empty for local backups only." % (me, me)]
+    if target not in layout.hosts:
+        return ["backup_rsync_target_host for %s is '%s', which is not a host of the inventory: set it to the inventory "
+                "hostname of the host that keeps the copies (add that host to the inventory), or leave it empty for "
+                "local backups only." % (me, target)]
+    return []
 
 
 def _firewall_rules(layout, me, peers, inputs):
@@ -505,7 +543,7 @@ def site_wiring(groups, hostvars, roles_dir=ROLES_DIR):
         peers = _peers(layout, me)
         computed[me] = _computed(layout, me, peers)
         computed[me]["firewall_peer_rules"] = _firewall_rules(layout, me, peers, computed[me])
-        errors[me] = _errors(layout, me, peers)
+        errors[me] = _errors(layout, me, peers) + _backup_errors(layout, me)
         secrets[me] = _secrets(layout, me)
     # Prometheus' targets follow every host's final inputs (the inventory's values included).
     final = _Final(layout, computed)

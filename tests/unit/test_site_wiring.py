@@ -626,3 +626,56 @@ def test_an_exporter_the_inventory_turns_on_is_scraped():
     assert [t for t in inputs["mon"]["monitoring_scrape_targets"] if t["job"] == "nginx"] == [
         {"job": "nginx", "host": "web", "address": "10.0.0.71", "port": 9113}]
     assert inputs["web"]["monitoring_nginx_stub_status_port"] == 8089
+
+
+def _backup_inputs(inputs):
+    return dict((k, v) for k, v in inputs.items() if k.startswith("backup_"))
+
+
+def test_backup_on_a_single_host_dumps_the_local_cluster():
+    """The backup role reads no groups: the wiring tells it the database is local (molecule/backup_restore)."""
+    groups = {"postgres": ["one"], "synapse": ["one"], "backup": ["one"]}
+    inputs = wired_ok(groups, everything=True)
+    assert _backup_inputs(inputs["one"]) == {"backup_database_local": True, "backup_database_engine": "psycopg2"}
+    # SQLite: the engine follows Synapse's.
+    inputs = wired_ok(groups, {"one": {"synapse_database_engine": "sqlite3"}}, everything=True)
+    assert inputs["one"]["backup_database_engine"] == "sqlite3"
+
+
+def test_backup_of_a_split_database_dumps_the_remote_host():
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["db"]["postgres_port"] = 5433
+    inputs = wired_ok(split_layout(backup=["syn"]), hostvars, everything=True)
+    assert _backup_inputs(inputs["syn"]) == {"backup_database_local": False, "backup_database_engine": "psycopg2",
+                                             "backup_database_host": DB, "backup_database_port": 5433}
+    assert not _backup_inputs(inputs["db"]), "only hosts of group backup get the backup role's inputs"
+    # The inventory wins: its own backup database host and port are kept.
+    hostvars["syn"].update(backup_database_host="db.internal", backup_database_port=6432)
+    inputs = wired_ok(split_layout(backup=["syn"]), hostvars, everything=True)
+    assert "backup_database_host" not in inputs["syn"] and "backup_database_port" not in inputs["syn"]
+
+
+def test_backup_copy_connects_to_the_target_host():
+    groups = {"postgres": ["one", "two"], "synapse": ["one", "two"], "backup": ["one"]}
+    inputs = wired_ok(groups, {"one": {"backup_rsync_target_host": "two"}}, everything=True)
+    assert inputs["one"]["backup_rsync_address"] == "two"
+    hostvars = {"one": {"backup_rsync_target_host": "two"}, "two": {"ansible_host": "192.0.2.7"}}
+    inputs = wired_ok(groups, hostvars, everything=True)
+    assert inputs["one"]["backup_rsync_address"] == "192.0.2.7"
+    assert "backup_rsync_address" not in inputs["two"]
+    # Without a target: no address (the role's default, local backups only).
+    assert "backup_rsync_address" not in wired_ok(groups, everything=True)["one"]
+    # The inventory wins.
+    hostvars["one"]["backup_rsync_address"] = "backup.lan"
+    assert "backup_rsync_address" not in wired_ok(groups, hostvars, everything=True)["one"]
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("ghost", "backup_rsync_target_host for one is 'ghost', which is not a host of the inventory"),
+    ("one", "backup_rsync_target_host for one names one itself"),
+])
+def test_a_bad_backup_target_is_refused(target, expected):
+    groups = {"postgres": ["one"], "synapse": ["one"], "backup": ["one"]}
+    _unused, errors, result = wire(groups, {"one": {"backup_rsync_target_host": target}})
+    assert expected in " ".join(errors["one"]), errors
+    assert "backup_rsync_address" not in result["inputs"]["one"]
