@@ -9,6 +9,7 @@ that an impossible layout stops the play with the filter's message.
 
 import json
 import os
+import re
 from collections.abc import Mapping
 import subprocess
 import sys
@@ -394,9 +395,20 @@ def test_docs_show_what_the_example_inventory_gets(tmp_path):
     assert yaml.safe_load(block) == result["inputs"]
 
 
+def _without_locations(node):
+    """node without its include_role tasks of a role's locations.yml entry point (a fact, applies nothing)."""
+    if isinstance(node, list):
+        return [_without_locations(item) for item in node
+                if not (isinstance(item, dict)
+                        and (item.get("ansible.builtin.include_role") or {}).get("tasks_from") == "locations.yml")]
+    if isinstance(node, dict):
+        return dict((key, _without_locations(value)) for key, value in node.items())
+    return node
+
+
 def _applies_synapse_role(node):
-    """Whether a play or task list (any nesting) applies the synapse role."""
-    text = json.dumps(node)
+    """Whether a play or task list (any nesting) applies the synapse role (its locations.yml does not count)."""
+    text = json.dumps(_without_locations(node))
     return '"homeserver.synapse.synapse"' in text
 
 
@@ -424,8 +436,8 @@ def _starts_wired(name):
 
 
 def _applies_a_role(node):
-    """Whether a play (any nesting) applies a role of the collection."""
-    text = json.dumps(node)
+    """Whether a play (any nesting) applies a role of the collection (a locations.yml entry point does not count)."""
+    text = json.dumps(_without_locations(node))
     return any(marker in text for marker in ('"role": "homeserver.synapse.', '"name": "homeserver.synapse.'))
 
 
@@ -461,6 +473,15 @@ def test_every_play_that_applies_a_role_is_wired(playbook):
             assert wired, f"{playbook}: play '{play.get('name')}' applies a role before wire_hosts.yml"
 
 
+def test_locations_entry_points_are_not_role_applications():
+    """The admin playbooks only read where the synapse role keeps its files: they need no wiring."""
+    for playbook in ("register_user.yml", "issue_registration_token.yml"):
+        plays = _load_playbook(playbook)
+        assert '"tasks_from": "locations.yml"' in json.dumps(plays), playbook
+        assert not any(_applies_a_role(play) for play in plays), playbook
+    assert _applies_synapse_role(_load_playbook("migrate_sqlite_to_postgres.yml"))
+
+
 def test_the_role_playbooks_are_checked():
     """The test above sees the roles these playbooks apply (it would pass vacuously otherwise)."""
     for playbook in ("backup.yml", "restore.yml", "upgrade.yml", "site.yml"):
@@ -468,21 +489,42 @@ def test_the_role_playbooks_are_checked():
     assert _starts_wired("upgrade.yml") and _starts_wired("backup.yml") and _starts_wired("restore.yml")
 
 
-def test_upgrade_copies_no_role_default_or_constant():
-    """upgrade.yml gets Synapse's port from the role's default and its paths from the role's own tasks."""
-    with open(os.path.join(ROOT, "playbooks", "upgrade.yml"), encoding="utf-8") as handle:
-        text = handle.read()
+PLAYBOOK_FILES = PLAYBOOKS + sorted(os.path.join("tasks", p) for p in os.listdir(os.path.join(ROOT, "playbooks", "tasks"))
+                                   if p.endswith(".yml"))
+# Literals a playbook may keep although a role holds the same value, each with the reason. (None today.)
+ALLOWED_LITERALS = {}
+
+
+def _role_literals():
+    """Synapse's local URL and every literal path of a role's defaults and vars (constants per release too)."""
     literals = {"127.0.0.1:%s" % role_defaults()["synapse_listener_port"]}
     for role in os.listdir(os.path.join(ROOT, "roles")):
         for kind in ("defaults", "vars"):
-            path = os.path.join(ROOT, "roles", role, kind, "main.yml")
-            if not os.path.exists(path):
-                continue
-            with open(path, encoding="utf-8") as handle:
-                values = yaml.safe_load(handle) or {}
-            literals.update(v for v in values.values() if isinstance(v, str) and v.startswith("/") and "{{" not in v)
-    assert "/opt/venvs/matrix-synapse" in literals
-    assert [literal for literal in sorted(literals) if literal in text] == []
+            top = os.path.join(ROOT, "roles", role, kind)
+            for name in sorted(os.listdir(top)) if os.path.isdir(top) else []:
+                with open(os.path.join(top, name), encoding="utf-8") as handle:
+                    values = yaml.safe_load(handle) or {}
+                literals.update(v for v in values.values()
+                                if isinstance(v, str) and v.startswith("/") and "{{" not in v)
+    return literals
+
+
+def test_role_literals_are_found():
+    literals = _role_literals()
+    assert {"/opt/venvs/matrix-synapse", "/etc/matrix-synapse", "/etc/coturn", "127.0.0.1:8008"} <= literals
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOK_FILES)
+def test_playbooks_copy_no_role_default_or_constant(playbook):
+    """A playbook gets a role's paths from the role (its locations.yml entry point, or tasks_from such as
+    keep_previous.yml) and its defaults through the role_default lookup: it copies neither."""
+    with open(os.path.join(ROOT, "playbooks", playbook), encoding="utf-8") as handle:
+        text = handle.read()
+    allowed = ALLOWED_LITERALS.get(playbook, {})
+    # A whole path (or one under it): /var/backups/matrix-synapse-offsite is not /var/backups/matrix-synapse.
+    found = [literal for literal in sorted(_role_literals())
+             if re.search(re.escape(literal) + r"(?![\w.-])", text) and literal not in allowed]
+    assert found == [], f"{playbook} copies {found}: use the role's locations.yml or the role_default lookup"
 
 
 def test_peer_secrets_do_nothing_without_coturn_or_redis(tmp_path):
