@@ -54,7 +54,8 @@ DEFAULTS_NEEDED = {
 }
 # What 0.0.0.0 / :: as a bind address means: every address of the host.
 ANY_ADDRESS = ("0.0.0.0", "::", "")
-# Where the reverse proxy serves Grafana when monitoring_grafana_root_url leaves it to the wiring.
+# Where the reverse proxy serves Grafana when monitoring_grafana_root_url leaves it to the wiring (the first
+# Grafana host; each further one at /grafana-<inventory_hostname>/).
 GRAFANA_PATH = "/grafana/"
 # With workers, failed logins are logged by the worker that serves /login, in its own file.
 ALL_SYNAPSE_LOGS = "/var/log/matrix-synapse/*.log"
@@ -456,22 +457,45 @@ def _scrape_targets(layout, me, final):
     return targets, errors
 
 
-def _grafana(layout, me, final, computed):
-    """Grafana on the first monitoring host that runs it, served by every reverse proxy at its root URL's path:
-    the proxies' location, Grafana's root URL and listener, its firewall rule; the errors of monitoring host me."""
+def _grafana(layout, final, computed, errors):
+    """Every monitoring host that runs Grafana, served by every reverse proxy at its root URL's path: the first at
+    /grafana/, each further one at /grafana-<its name>/ unless its monitoring_grafana_root_url says otherwise. Sets
+    the proxies' locations, each Grafana's root URL, listener and firewall rule; adds the errors of each host."""
     runs = [m for m in layout.group("monitoring") if final(m, "monitoring_grafana_enabled")]
-    if not runs or runs[0] != me:
-        return []
-    host, proxies, errors = layout.hosts[me], layout.group("reverse_proxy"), []
+    served = {}  # path (without its trailing slash) -> the Grafana host served there
+    for index, me in enumerate(runs):
+        default_path = GRAFANA_PATH if index == 0 else "/grafana-%s/" % me
+        path = _grafana_path(layout, me, default_path, computed)
+        if not path:
+            continue
+        other = served.get(path.rstrip("/"))
+        if other:
+            errors[me].append("Grafana on %s and on %s would both be served at %s by the reverse proxy: set "
+                              "monitoring_grafana_root_url for %s in the inventory to a URL with another path (e.g. "
+                              "https://<public host>/grafana-%s/)." % (other, me, path, me, me))
+            continue
+        served[path.rstrip("/")] = me
+        errors[me].extend(_grafana_served(layout, me, path, final, computed))
+
+
+def _grafana_path(layout, me, default_path, computed):
+    """The path the reverse proxies serve Grafana of me at ('' when it has a host name of its own)."""
+    host = layout.hosts[me]
     root = str(host.get("monitoring_grafana_root_url") or "")
     if not root:
+        proxies = layout.group("reverse_proxy")
         public = next((str(layout.hosts[r].get("reverse_proxy_public_hostname")) for r in proxies
                        if layout.hosts[r].get("reverse_proxy_public_hostname")), "")
         if public:
-            root = computed[me]["monitoring_grafana_root_url"] = "https://%s%s" % (public, GRAFANA_PATH)
-    path = urlsplit(root).path if root else GRAFANA_PATH
-    if path in ("", "/"):
-        return []  # Grafana on a host name of its own: served by a server of the admin's, not the homeserver's.
+            root = computed[me]["monitoring_grafana_root_url"] = "https://%s%s" % (public, default_path)
+    path = urlsplit(root).path if root else default_path
+    # Grafana on a host name of its own: served by a server of the admin's, not the homeserver's.
+    return "" if path in ("", "/") else path
+
+
+def _grafana_served(layout, me, path, final, computed):
+    """The proxies' location for Grafana of me at path, its listener and firewall rule; the errors."""
+    host, proxies, errors = layout.hosts[me], layout.group("reverse_proxy"), []
     remote = [r for r in proxies if r != me]
     if remote:
         computed[me]["monitoring_grafana_http_addr"] = layout.address(me)
@@ -493,8 +517,8 @@ def _grafana(layout, me, final, computed):
                               "it unset." % (me, address, proxy, me))
                 continue
         target = "[%s]" % address if ":" in address else address
-        computed[proxy]["reverse_proxy_wired_locations"] = [
-            {"path": path, "proxy_pass": "http://%s:%d" % (target, port), "websocket": True}]
+        computed[proxy].setdefault("reverse_proxy_wired_locations", []).append(
+            {"path": path, "proxy_pass": "http://%s:%d" % (target, port), "websocket": True})
     for proxy in remote:
         if not layout.address(proxy):
             errors.append("No private address is known for %s, and its reverse proxy serves Grafana on %s: set "
@@ -551,7 +575,7 @@ def site_wiring(groups, hostvars, roles_dir=ROLES_DIR):
         computed[me]["monitoring_scrape_targets"], scrape_errors = _scrape_targets(layout, me, final)
         computed[me]["monitoring_tls_probe_targets"] = _tls_probe_targets(layout)
         errors[me].extend(scrape_errors)
-        errors[me].extend(_grafana(layout, me, final, computed))
+    _grafana(layout, final, computed, errors)
     inputs = dict((me, dict((key, value) for key, value in computed[me].items() if not layout.hosts[me].has(key)))
                   for me in computed)
     return {"inputs": inputs, "errors": errors, "secrets": secrets}

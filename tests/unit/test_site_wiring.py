@@ -721,3 +721,47 @@ def test_a_bad_backup_target_is_refused(target, expected):
     _unused, errors, result = wire(groups, {"one": {"backup_rsync_target_host": target}})
     assert expected in " ".join(errors["one"]), errors
     assert "backup_rsync_address" not in result["inputs"]["one"]
+
+
+def _two_grafanas(**mon2):
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["proxy"]["reverse_proxy_public_hostname"] = "matrix.example.com"
+    hostvars["mon2"] = dict({"homeserver_private_address": "10.0.0.42"}, **mon2)
+    return split_layout(monitoring=["mon", "mon2"]), hostvars
+
+
+def test_every_grafana_host_is_served_at_a_path_of_its_own():
+    groups, hostvars = _two_grafanas()
+    inputs = wired_ok(groups, hostvars, everything=True)
+    assert inputs["proxy"]["reverse_proxy_wired_locations"] == [
+        {"path": "/grafana/", "proxy_pass": f"http://{MON}:3000", "websocket": True},
+        {"path": "/grafana-mon2/", "proxy_pass": "http://10.0.0.42:3000", "websocket": True}]
+    assert inputs["mon"]["monitoring_grafana_root_url"] == "https://matrix.example.com/grafana/"
+    assert inputs["mon2"]["monitoring_grafana_root_url"] == "https://matrix.example.com/grafana-mon2/"
+    assert inputs["mon2"]["monitoring_grafana_http_addr"] == "10.0.0.42"
+    for host in ("mon", "mon2"):
+        assert {"name": "grafana", "ports": [3000], "sources": [PROXY]} in inputs[host]["firewall_peer_rules"]
+
+
+def test_grafana_hosts_with_distinct_root_urls_keep_them():
+    groups, hostvars = _two_grafanas(monitoring_grafana_root_url="https://matrix.example.com/stats/",
+                                     monitoring_grafana_http_port=3001)
+    hostvars["mon"]["monitoring_grafana_root_url"] = "https://matrix.example.com/metrics-ui/"
+    inputs = wired_ok(groups, hostvars, everything=True)
+    assert [(loc["path"], loc["proxy_pass"]) for loc in inputs["proxy"]["reverse_proxy_wired_locations"]] == [
+        ("/metrics-ui/", f"http://{MON}:3000"), ("/stats/", "http://10.0.0.42:3001")]
+    assert "monitoring_grafana_root_url" not in inputs["mon"] and "monitoring_grafana_root_url" not in inputs["mon2"]
+    # A second Grafana with Grafana turned off on the first: the remaining one is the first, at /grafana/.
+    groups, hostvars = _two_grafanas()
+    hostvars["mon"]["monitoring_grafana_enabled"] = False
+    inputs = wired_ok(groups, hostvars, everything=True)
+    assert [loc["path"] for loc in inputs["proxy"]["reverse_proxy_wired_locations"]] == ["/grafana/"]
+
+
+def test_two_grafanas_at_the_same_path_are_refused():
+    groups, hostvars = _two_grafanas(monitoring_grafana_root_url="https://matrix.example.com/grafana")
+    _unused, errors, result = wire(groups, hostvars)
+    assert ("Grafana on mon and on mon2 would both be served at /grafana by the reverse proxy: set "
+            "monitoring_grafana_root_url for mon2 in the inventory to a URL with another path") in " ".join(
+                errors["mon2"]), errors
+    assert len(result["inputs"]["proxy"]["reverse_proxy_wired_locations"]) == 1
