@@ -6,7 +6,8 @@
 ``site_wiring`` takes the inventory (groups and each host's variables and facts) and returns, for every host,
 the role inputs that connect it to its peers (database host, listener and bind addresses, the proxy's upstream
 and workers, Redis, exporters and Prometheus' scrape targets, Grafana's location on the reverse proxy, firewall
-peer rules, fail2ban's log files, Synapse's metrics switch) and the reasons a layout cannot be wired.
+peer rules, fail2ban's log files, Synapse's metrics switch, the database and off-host copy of the backups) and
+the reasons a layout cannot be wired.
 ``turn_uris`` gives Synapse the TURN URIs of the coturn hosts. Both are pure functions;
 ``playbooks/tasks/wiring.yml`` and ``playbooks/tasks/peer_secrets.yml`` apply them.
 
@@ -40,6 +41,7 @@ DEFAULTS_NEEDED = {
                 "synapse_database_engine", "synapse_workers", "synapse_workers_preset", "synapse_workers_http_port_base",
                 "synapse_workers_metrics_port_base", "synapse_workers_replication_port_base"),
     "postgres": ("postgres_port",),
+    "backup": ("backup_rsync_target_host",),
     "redis": ("redis_port", "redis_server"),
     "reverse_proxy": ("reverse_proxy_stub_status_port", "reverse_proxy_public_hostname"),
     "monitoring": ("monitoring_node_exporter_port", "monitoring_postgres_exporter_port",
@@ -52,7 +54,8 @@ DEFAULTS_NEEDED = {
 }
 # What 0.0.0.0 / :: as a bind address means: every address of the host.
 ANY_ADDRESS = ("0.0.0.0", "::", "")
-# Where the reverse proxy serves Grafana when monitoring_grafana_root_url leaves it to the wiring.
+# Where the reverse proxy serves Grafana when monitoring_grafana_root_url leaves it to the wiring (the first
+# Grafana host; each further one at /grafana-<inventory_hostname>/).
 GRAFANA_PATH = "/grafana/"
 # With workers, failed logins are logged by the worker that serves /login, in its own file.
 ALL_SYNAPSE_LOGS = "/var/log/matrix-synapse/*.log"
@@ -301,6 +304,10 @@ def _computed(layout, me, peers):
     if me in layout.group("reverse_proxy") or host.has("reverse_proxy_stub_status_port"):
         out["monitoring_nginx_stub_status_port"] = int(host.get("reverse_proxy_stub_status_port"))
 
+    # The backup role: where the database it dumps is, and the address its off-host copy connects to.
+    if me in layout.group("backup"):
+        out.update(_backup(layout, me, database))
+
     # The firewall opens coturn's ports where coturn runs.
     if me in layout.group("coturn"):
         out["firewall_turn_enabled"] = True
@@ -308,6 +315,38 @@ def _computed(layout, me, peers):
         out["firewall_turn_relay_min_port"] = int(host.get("coturn_min_port"))
         out["firewall_turn_relay_max_port"] = int(host.get("coturn_max_port"))
     return out
+
+
+def _backup(layout, me, database):
+    """The backup role's inputs on backup host me (database: the PostgreSQL host its Synapse uses)."""
+    host = layout.hosts[me]
+    out = {"backup_database_local": me in layout.postgres}
+    if me in layout.synapse:
+        out["backup_database_engine"] = host.get("synapse_database_engine")
+        if database not in ("", me):
+            out["backup_database_host"] = (str(host.get("synapse_database_host")) if host.has("synapse_database_host")
+                                           else layout.address(database))
+            out["backup_database_port"] = int(host.get("synapse_database_port") if host.has("synapse_database_port")
+                                              else layout.hosts[database].get("postgres_port"))
+    target = str(host.get("backup_rsync_target_host") or "")
+    if target in layout.hosts and target != me:
+        # How Ansible reaches the target (ansible_host), else its inventory name.
+        out["backup_rsync_address"] = str(layout.hosts[target].get("ansible_host") or target)
+    return out
+
+
+def _backup_errors(layout, me):
+    target = str(layout.hosts[me].get("backup_rsync_target_host") or "")
+    if not target or me not in layout.group("backup"):
+        return []
+    if target == me:
+        return ["backup_rsync_target_host for %s names %s itself: an off-host copy needs another host. Set it to the "
+                "inventory hostname of another host, or leave it empty for local backups only." % (me, me)]
+    if target not in layout.hosts:
+        return ["backup_rsync_target_host for %s is '%s', which is not a host of the inventory: set it to the inventory "
+                "hostname of the host that keeps the copies (add that host to the inventory), or leave it empty for "
+                "local backups only." % (me, target)]
+    return []
 
 
 def _firewall_rules(layout, me, peers, inputs):
@@ -418,22 +457,45 @@ def _scrape_targets(layout, me, final):
     return targets, errors
 
 
-def _grafana(layout, me, final, computed):
-    """Grafana on the first monitoring host that runs it, served by every reverse proxy at its root URL's path:
-    the proxies' location, Grafana's root URL and listener, its firewall rule; the errors of monitoring host me."""
+def _grafana(layout, final, computed, errors):
+    """Every monitoring host that runs Grafana, served by every reverse proxy at its root URL's path: the first at
+    /grafana/, each further one at /grafana-<its name>/ unless its monitoring_grafana_root_url says otherwise. Sets
+    the proxies' locations, each Grafana's root URL, listener and firewall rule; adds the errors of each host."""
     runs = [m for m in layout.group("monitoring") if final(m, "monitoring_grafana_enabled")]
-    if not runs or runs[0] != me:
-        return []
-    host, proxies, errors = layout.hosts[me], layout.group("reverse_proxy"), []
+    served = {}  # path (without its trailing slash) -> the Grafana host served there
+    for index, me in enumerate(runs):
+        default_path = GRAFANA_PATH if index == 0 else "/grafana-%s/" % me
+        path = _grafana_path(layout, me, default_path, computed)
+        if not path:
+            continue
+        other = served.get(path.rstrip("/"))
+        if other:
+            errors[me].append("Grafana on %s and on %s would both be served at %s by the reverse proxy: set "
+                              "monitoring_grafana_root_url for %s in the inventory to a URL with another path (e.g. "
+                              "https://<public host>/grafana-%s/)." % (other, me, path, me, me))
+            continue
+        served[path.rstrip("/")] = me
+        errors[me].extend(_grafana_served(layout, me, path, final, computed))
+
+
+def _grafana_path(layout, me, default_path, computed):
+    """The path the reverse proxies serve Grafana of me at ('' when it has a host name of its own)."""
+    host = layout.hosts[me]
     root = str(host.get("monitoring_grafana_root_url") or "")
     if not root:
+        proxies = layout.group("reverse_proxy")
         public = next((str(layout.hosts[r].get("reverse_proxy_public_hostname")) for r in proxies
                        if layout.hosts[r].get("reverse_proxy_public_hostname")), "")
         if public:
-            root = computed[me]["monitoring_grafana_root_url"] = "https://%s%s" % (public, GRAFANA_PATH)
-    path = urlsplit(root).path if root else GRAFANA_PATH
-    if path in ("", "/"):
-        return []  # Grafana on a host name of its own: served by a server of the admin's, not the homeserver's.
+            root = computed[me]["monitoring_grafana_root_url"] = "https://%s%s" % (public, default_path)
+    path = urlsplit(root).path if root else default_path
+    # Grafana on a host name of its own: served by a server of the admin's, not the homeserver's.
+    return "" if path in ("", "/") else path
+
+
+def _grafana_served(layout, me, path, final, computed):
+    """The proxies' location for Grafana of me at path, its listener and firewall rule; the errors."""
+    host, proxies, errors = layout.hosts[me], layout.group("reverse_proxy"), []
     remote = [r for r in proxies if r != me]
     if remote:
         computed[me]["monitoring_grafana_http_addr"] = layout.address(me)
@@ -455,8 +517,8 @@ def _grafana(layout, me, final, computed):
                               "it unset." % (me, address, proxy, me))
                 continue
         target = "[%s]" % address if ":" in address else address
-        computed[proxy]["reverse_proxy_wired_locations"] = [
-            {"path": path, "proxy_pass": "http://%s:%d" % (target, port), "websocket": True}]
+        computed[proxy].setdefault("reverse_proxy_wired_locations", []).append(
+            {"path": path, "proxy_pass": "http://%s:%d" % (target, port), "websocket": True})
     for proxy in remote:
         if not layout.address(proxy):
             errors.append("No private address is known for %s, and its reverse proxy serves Grafana on %s: set "
@@ -505,7 +567,7 @@ def site_wiring(groups, hostvars, roles_dir=ROLES_DIR):
         peers = _peers(layout, me)
         computed[me] = _computed(layout, me, peers)
         computed[me]["firewall_peer_rules"] = _firewall_rules(layout, me, peers, computed[me])
-        errors[me] = _errors(layout, me, peers)
+        errors[me] = _errors(layout, me, peers) + _backup_errors(layout, me)
         secrets[me] = _secrets(layout, me)
     # Prometheus' targets follow every host's final inputs (the inventory's values included).
     final = _Final(layout, computed)
@@ -513,7 +575,7 @@ def site_wiring(groups, hostvars, roles_dir=ROLES_DIR):
         computed[me]["monitoring_scrape_targets"], scrape_errors = _scrape_targets(layout, me, final)
         computed[me]["monitoring_tls_probe_targets"] = _tls_probe_targets(layout)
         errors[me].extend(scrape_errors)
-        errors[me].extend(_grafana(layout, me, final, computed))
+    _grafana(layout, final, computed, errors)
     inputs = dict((me, dict((key, value) for key, value in computed[me].items() if not layout.hosts[me].has(key)))
                   for me in computed)
     return {"inputs": inputs, "errors": errors, "secrets": secrets}

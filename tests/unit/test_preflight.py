@@ -81,6 +81,10 @@ def assert_checks_pass(code, output):
     ("synapse", dict(GOOD_SYNAPSE, synapse_jemalloc=False, synapse_cache_autotuning=False)),
     ("synapse", dict(GOOD_SYNAPSE, synapse_memory_mb=2048, synapse_cache_max_memory="1G")),
     ("postgres", GOOD_POSTGRES),
+    # The backup role reads no groups: its database is local by default (the wiring says otherwise).
+    ("backup", {}),
+    ("backup", {"backup_database_local": False, "backup_database_host": "10.0.0.21",
+                "backup_database_password": "secret", "backup_rsync_target_host": "backup1"}),
 ])
 def test_good_input_passes(role, variables):
     assert_checks_pass(*run_preflight(role, variables))
@@ -116,3 +120,15 @@ def test_bad_synapse_input_fails_clearly(variables, expected):
 ])
 def test_bad_postgres_input_fails_clearly(variables, expected):
     assert_fails_with(*run_preflight("postgres", dict(GOOD_POSTGRES, **variables)), expected)
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ({"backup_database_local": False},
+     "backup_database_local is false (the wiring sets it false on a host outside group postgres) and "
+     "backup_database_host is empty: set backup_database_host"),
+    ({"backup_database_host": "10.0.0.21"}, "backup_database_password is empty"),
+    ({"backup_rsync_target_host": "localhost"}, "backup_rsync_target_host names this host (localhost)"),
+    ({"backup_keep": 0}, "Set backup_keep"),
+])
+def test_bad_backup_input_fails_clearly(variables, expected):
+    assert_fails_with(*run_preflight("backup", variables), expected)

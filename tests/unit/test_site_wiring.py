@@ -9,6 +9,7 @@ that an impossible layout stops the play with the filter's message.
 
 import json
 import os
+import re
 from collections.abc import Mapping
 import subprocess
 import sys
@@ -394,9 +395,20 @@ def test_docs_show_what_the_example_inventory_gets(tmp_path):
     assert yaml.safe_load(block) == result["inputs"]
 
 
+def _without_locations(node):
+    """node without its include_role tasks of a role's locations.yml entry point (a fact, applies nothing)."""
+    if isinstance(node, list):
+        return [_without_locations(item) for item in node
+                if not (isinstance(item, dict)
+                        and (item.get("ansible.builtin.include_role") or {}).get("tasks_from") == "locations.yml")]
+    if isinstance(node, dict):
+        return dict((key, _without_locations(value)) for key, value in node.items())
+    return node
+
+
 def _applies_synapse_role(node):
-    """Whether a play or task list (any nesting) applies the synapse role."""
-    text = json.dumps(node)
+    """Whether a play or task list (any nesting) applies the synapse role (its locations.yml does not count)."""
+    text = json.dumps(_without_locations(node))
     return '"homeserver.synapse.synapse"' in text
 
 
@@ -424,8 +436,8 @@ def _starts_wired(name):
 
 
 def _applies_a_role(node):
-    """Whether a play (any nesting) applies a role of the collection."""
-    text = json.dumps(node)
+    """Whether a play (any nesting) applies a role of the collection (a locations.yml entry point does not count)."""
+    text = json.dumps(_without_locations(node))
     return any(marker in text for marker in ('"role": "homeserver.synapse.', '"name": "homeserver.synapse.'))
 
 
@@ -461,6 +473,15 @@ def test_every_play_that_applies_a_role_is_wired(playbook):
             assert wired, f"{playbook}: play '{play.get('name')}' applies a role before wire_hosts.yml"
 
 
+def test_locations_entry_points_are_not_role_applications():
+    """The admin playbooks only read where the synapse role keeps its files: they need no wiring."""
+    for playbook in ("register_user.yml", "issue_registration_token.yml"):
+        plays = _load_playbook(playbook)
+        assert '"tasks_from": "locations.yml"' in json.dumps(plays), playbook
+        assert not any(_applies_a_role(play) for play in plays), playbook
+    assert _applies_synapse_role(_load_playbook("migrate_sqlite_to_postgres.yml"))
+
+
 def test_the_role_playbooks_are_checked():
     """The test above sees the roles these playbooks apply (it would pass vacuously otherwise)."""
     for playbook in ("backup.yml", "restore.yml", "upgrade.yml", "site.yml"):
@@ -468,21 +489,42 @@ def test_the_role_playbooks_are_checked():
     assert _starts_wired("upgrade.yml") and _starts_wired("backup.yml") and _starts_wired("restore.yml")
 
 
-def test_upgrade_copies_no_role_default_or_constant():
-    """upgrade.yml gets Synapse's port from the role's default and its paths from the role's own tasks."""
-    with open(os.path.join(ROOT, "playbooks", "upgrade.yml"), encoding="utf-8") as handle:
-        text = handle.read()
+PLAYBOOK_FILES = PLAYBOOKS + sorted(os.path.join("tasks", p) for p in os.listdir(os.path.join(ROOT, "playbooks", "tasks"))
+                                   if p.endswith(".yml"))
+# Literals a playbook may keep although a role holds the same value, each with the reason. (None today.)
+ALLOWED_LITERALS = {}
+
+
+def _role_literals():
+    """Synapse's local URL and every literal path of a role's defaults and vars (constants per release too)."""
     literals = {"127.0.0.1:%s" % role_defaults()["synapse_listener_port"]}
     for role in os.listdir(os.path.join(ROOT, "roles")):
         for kind in ("defaults", "vars"):
-            path = os.path.join(ROOT, "roles", role, kind, "main.yml")
-            if not os.path.exists(path):
-                continue
-            with open(path, encoding="utf-8") as handle:
-                values = yaml.safe_load(handle) or {}
-            literals.update(v for v in values.values() if isinstance(v, str) and v.startswith("/") and "{{" not in v)
-    assert "/opt/venvs/matrix-synapse" in literals
-    assert [literal for literal in sorted(literals) if literal in text] == []
+            top = os.path.join(ROOT, "roles", role, kind)
+            for name in sorted(os.listdir(top)) if os.path.isdir(top) else []:
+                with open(os.path.join(top, name), encoding="utf-8") as handle:
+                    values = yaml.safe_load(handle) or {}
+                literals.update(v for v in values.values()
+                                if isinstance(v, str) and v.startswith("/") and "{{" not in v)
+    return literals
+
+
+def test_role_literals_are_found():
+    literals = _role_literals()
+    assert {"/opt/venvs/matrix-synapse", "/etc/matrix-synapse", "/etc/coturn", "127.0.0.1:8008"} <= literals
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOK_FILES)
+def test_playbooks_copy_no_role_default_or_constant(playbook):
+    """A playbook gets a role's paths from the role (its locations.yml entry point, or tasks_from such as
+    keep_previous.yml) and its defaults through the role_default lookup: it copies neither."""
+    with open(os.path.join(ROOT, "playbooks", playbook), encoding="utf-8") as handle:
+        text = handle.read()
+    allowed = ALLOWED_LITERALS.get(playbook, {})
+    # A whole path (or one under it): /var/backups/matrix-synapse-offsite is not /var/backups/matrix-synapse.
+    found = [literal for literal in sorted(_role_literals())
+             if re.search(re.escape(literal) + r"(?![\w.-])", text) and literal not in allowed]
+    assert found == [], f"{playbook} copies {found}: use the role's locations.yml or the role_default lookup"
 
 
 def test_peer_secrets_do_nothing_without_coturn_or_redis(tmp_path):
@@ -626,3 +668,100 @@ def test_an_exporter_the_inventory_turns_on_is_scraped():
     assert [t for t in inputs["mon"]["monitoring_scrape_targets"] if t["job"] == "nginx"] == [
         {"job": "nginx", "host": "web", "address": "10.0.0.71", "port": 9113}]
     assert inputs["web"]["monitoring_nginx_stub_status_port"] == 8089
+
+
+def _backup_inputs(inputs):
+    return dict((k, v) for k, v in inputs.items() if k.startswith("backup_"))
+
+
+def test_backup_on_a_single_host_dumps_the_local_cluster():
+    """The backup role reads no groups: the wiring tells it the database is local (molecule/backup_restore)."""
+    groups = {"postgres": ["one"], "synapse": ["one"], "backup": ["one"]}
+    inputs = wired_ok(groups, everything=True)
+    assert _backup_inputs(inputs["one"]) == {"backup_database_local": True, "backup_database_engine": "psycopg2"}
+    # SQLite: the engine follows Synapse's.
+    inputs = wired_ok(groups, {"one": {"synapse_database_engine": "sqlite3"}}, everything=True)
+    assert inputs["one"]["backup_database_engine"] == "sqlite3"
+
+
+def test_backup_of_a_split_database_dumps_the_remote_host():
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["db"]["postgres_port"] = 5433
+    inputs = wired_ok(split_layout(backup=["syn"]), hostvars, everything=True)
+    assert _backup_inputs(inputs["syn"]) == {"backup_database_local": False, "backup_database_engine": "psycopg2",
+                                             "backup_database_host": DB, "backup_database_port": 5433}
+    assert not _backup_inputs(inputs["db"]), "only hosts of group backup get the backup role's inputs"
+    # The inventory wins: its own backup database host and port are kept.
+    hostvars["syn"].update(backup_database_host="db.internal", backup_database_port=6432)
+    inputs = wired_ok(split_layout(backup=["syn"]), hostvars, everything=True)
+    assert "backup_database_host" not in inputs["syn"] and "backup_database_port" not in inputs["syn"]
+
+
+def test_backup_copy_connects_to_the_target_host():
+    groups = {"postgres": ["one", "two"], "synapse": ["one", "two"], "backup": ["one"]}
+    inputs = wired_ok(groups, {"one": {"backup_rsync_target_host": "two"}}, everything=True)
+    assert inputs["one"]["backup_rsync_address"] == "two"
+    hostvars = {"one": {"backup_rsync_target_host": "two"}, "two": {"ansible_host": "192.0.2.7"}}
+    inputs = wired_ok(groups, hostvars, everything=True)
+    assert inputs["one"]["backup_rsync_address"] == "192.0.2.7"
+    assert "backup_rsync_address" not in inputs["two"]
+    # Without a target: no address (the role's default, local backups only).
+    assert "backup_rsync_address" not in wired_ok(groups, everything=True)["one"]
+    # The inventory wins.
+    hostvars["one"]["backup_rsync_address"] = "backup.lan"
+    assert "backup_rsync_address" not in wired_ok(groups, hostvars, everything=True)["one"]
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("ghost", "backup_rsync_target_host for one is 'ghost', which is not a host of the inventory"),
+    ("one", "backup_rsync_target_host for one names one itself"),
+])
+def test_a_bad_backup_target_is_refused(target, expected):
+    groups = {"postgres": ["one"], "synapse": ["one"], "backup": ["one"]}
+    _unused, errors, result = wire(groups, {"one": {"backup_rsync_target_host": target}})
+    assert expected in " ".join(errors["one"]), errors
+    assert "backup_rsync_address" not in result["inputs"]["one"]
+
+
+def _two_grafanas(**mon2):
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["proxy"]["reverse_proxy_public_hostname"] = "matrix.example.com"
+    hostvars["mon2"] = dict({"homeserver_private_address": "10.0.0.42"}, **mon2)
+    return split_layout(monitoring=["mon", "mon2"]), hostvars
+
+
+def test_every_grafana_host_is_served_at_a_path_of_its_own():
+    groups, hostvars = _two_grafanas()
+    inputs = wired_ok(groups, hostvars, everything=True)
+    assert inputs["proxy"]["reverse_proxy_wired_locations"] == [
+        {"path": "/grafana/", "proxy_pass": f"http://{MON}:3000", "websocket": True},
+        {"path": "/grafana-mon2/", "proxy_pass": "http://10.0.0.42:3000", "websocket": True}]
+    assert inputs["mon"]["monitoring_grafana_root_url"] == "https://matrix.example.com/grafana/"
+    assert inputs["mon2"]["monitoring_grafana_root_url"] == "https://matrix.example.com/grafana-mon2/"
+    assert inputs["mon2"]["monitoring_grafana_http_addr"] == "10.0.0.42"
+    for host in ("mon", "mon2"):
+        assert {"name": "grafana", "ports": [3000], "sources": [PROXY]} in inputs[host]["firewall_peer_rules"]
+
+
+def test_grafana_hosts_with_distinct_root_urls_keep_them():
+    groups, hostvars = _two_grafanas(monitoring_grafana_root_url="https://matrix.example.com/stats/",
+                                     monitoring_grafana_http_port=3001)
+    hostvars["mon"]["monitoring_grafana_root_url"] = "https://matrix.example.com/metrics-ui/"
+    inputs = wired_ok(groups, hostvars, everything=True)
+    assert [(loc["path"], loc["proxy_pass"]) for loc in inputs["proxy"]["reverse_proxy_wired_locations"]] == [
+        ("/metrics-ui/", f"http://{MON}:3000"), ("/stats/", "http://10.0.0.42:3001")]
+    assert "monitoring_grafana_root_url" not in inputs["mon"] and "monitoring_grafana_root_url" not in inputs["mon2"]
+    # A second Grafana with Grafana turned off on the first: the remaining one is the first, at /grafana/.
+    groups, hostvars = _two_grafanas()
+    hostvars["mon"]["monitoring_grafana_enabled"] = False
+    inputs = wired_ok(groups, hostvars, everything=True)
+    assert [loc["path"] for loc in inputs["proxy"]["reverse_proxy_wired_locations"]] == ["/grafana/"]
+
+
+def test_two_grafanas_at_the_same_path_are_refused():
+    groups, hostvars = _two_grafanas(monitoring_grafana_root_url="https://matrix.example.com/grafana")
+    _unused, errors, result = wire(groups, hostvars)
+    assert ("Grafana on mon and on mon2 would both be served at /grafana by the reverse proxy: set "
+            "monitoring_grafana_root_url for mon2 in the inventory to a URL with another path") in " ".join(
+                errors["mon2"]), errors
+    assert len(result["inputs"]["proxy"]["reverse_proxy_wired_locations"]) == 1
