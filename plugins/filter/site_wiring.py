@@ -176,7 +176,11 @@ class Layout(object):
         """The PostgreSQL host of the inventory a Synapse host uses ('' for none or ambiguous)."""
         host = self.hosts[me]
         if host.get("synapse_database_engine") != "psycopg2":
-            return ""
+            # On SQLite only a PostgreSQL host the inventory names is wired (the one a migration moves it to);
+            # another homeserver's PostgreSQL in the same inventory is not its database.
+            if not host.has("synapse_database_host"):
+                return ""
+            return _match(str(host.get("synapse_database_host")), me, self.postgres, self.hosts)
         if host.has("synapse_database_host"):
             return _match(str(host.get("synapse_database_host")), me, self.postgres, self.hosts)
         if me in self.postgres:
@@ -323,7 +327,7 @@ def _backup(layout, me, database):
     out = {"backup_database_local": me in layout.postgres}
     if me in layout.synapse:
         out["backup_database_engine"] = host.get("synapse_database_engine")
-        if database not in ("", me):
+        if database not in ("", me) and out["backup_database_engine"] == "psycopg2":
             out["backup_database_host"] = (str(host.get("synapse_database_host")) if host.has("synapse_database_host")
                                            else layout.address(database))
             out["backup_database_port"] = int(host.get("synapse_database_port") if host.has("synapse_database_port")

@@ -157,6 +157,19 @@ def test_sqlite_synapse_needs_no_database_peer():
     assert "postgres" not in rules(hosts["db"])
 
 
+def test_sqlite_synapse_naming_its_postgres_host_is_wired_for_the_migration():
+    """Before migrate_sqlite_to_postgres.yml in a split layout: the inventory names the PostgreSQL host the
+    SQLite homeserver moves to, and that host lets it in (its backups still read the SQLite file)."""
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["syn"].update(synapse_database_engine="sqlite3", synapse_database_host=DB)
+    groups = dict(split_layout(), backup=["syn"])
+    hosts = wired_ok(groups, hostvars, everything=True)
+    assert hosts["db"]["postgres_synapse_allowed_hosts"] == [SYN]
+    assert rules(hosts["db"])["postgres"] == ([5432], [SYN])
+    assert hosts["syn"]["backup_database_engine"] == "sqlite3"
+    assert "backup_database_host" not in hosts["syn"]
+
+
 def test_redis_is_open_to_the_synapse_hosts_only():
     hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
     hostvars["cache"] = {"homeserver_private_address": "10.0.0.51"}
