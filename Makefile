@@ -85,13 +85,15 @@ molecule: venv docker
 	images=$$(tests/harness/images.sh); export $$images; tests/harness/run_scenarios.py $(SCENARIOS)
 
 # The images (debootstrap, wheelhouse: minutes on a fresh machine, mostly waiting on the network) are made in
-# the background while lint, sanity, the unit tests and the build keep the cores busy.
+# the background while lint, sanity, the unit tests and the build keep the cores busy. lint and sanity run
+# side by side (each mostly on one core; their output is kept apart), then the unit tests on both cores.
 .PHONY: test
 test: venv docker
 	@echo ">> making the test images in the background (log: .cache/images.log)"
 	tests/harness/images.sh >.cache/images.env 2>.cache/images.log & images=$$!; \
 	trap 'kill $$images 2>/dev/null || true' EXIT; \
-	$(MAKE) --no-print-directory lint sanity unit build; \
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint sanity; \
+	$(MAKE) --no-print-directory unit build; \
 	echo ">> waiting for the test images"; \
 	if ! wait $$images; then cat .cache/images.log; exit 1; fi; \
 	trap - EXIT; cat .cache/images.log; \
