@@ -40,9 +40,11 @@ if docker image inspect "$tag" >/dev/null 2>&1; then
   exit 0
 fi
 
+# Every apt call of the harness on this machine takes /var/lock/hs-host-apt.lock (and waits for dpkg's own lock):
+# images.sh builds both releases at once while `make test` runs sanity and the unit tests, which install tools too.
 command -v debootstrap >/dev/null 2>&1 || {
   echo ">> installing debootstrap" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  DEBIAN_FRONTEND=noninteractive flock /var/lock/hs-host-apt.lock apt-get -o DPkg::Lock::Timeout=900 install -y -qq debootstrap >/dev/null
 }
 
 work=$(mktemp -d /var/tmp/hs-rootfs.XXXXXX)

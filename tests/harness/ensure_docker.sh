@@ -10,8 +10,8 @@ fi
 if ! command -v dockerd >/dev/null 2>&1; then
   echo ">> installing Debian's docker.io"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq docker.io >/dev/null
+  flock /var/lock/hs-host-apt.lock apt-get -o DPkg::Lock::Timeout=900 update -qq
+  flock /var/lock/hs-host-apt.lock apt-get -o DPkg::Lock::Timeout=900 install -y -qq docker.io >/dev/null
 fi
 
 if ! docker info >/dev/null 2>&1; then

@@ -10,6 +10,6 @@ fi
 
 echo ">> installing Debian's fail2ban (for fail2ban-regex)"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends fail2ban >/dev/null
+flock /var/lock/hs-host-apt.lock apt-get -o DPkg::Lock::Timeout=900 update -qq
+flock /var/lock/hs-host-apt.lock apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends fail2ban >/dev/null
 command -v fail2ban-regex >/dev/null

@@ -12,8 +12,8 @@ dest=.cache/sanity/ansible_collections/homeserver/synapse
 if ! command -v shellcheck >/dev/null 2>&1; then
   echo ">> installing Debian's shellcheck (for ansible-test's shellcheck test)"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
+  flock /var/lock/hs-host-apt.lock apt-get -o DPkg::Lock::Timeout=900 update -qq
+  flock /var/lock/hs-host-apt.lock apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends shellcheck >/dev/null
 fi
 
 tests/harness/copy_collection.sh "$dest"
