@@ -40,8 +40,8 @@ RELEASES = ("trixie", "bookworm")
 # Seconds measured on the 2-core development machine (make test from a clean clone, two at a time,
 # 2026-12-01), for the order of a first run.
 ESTIMATES = {
-    "workers": 650, "upgrade_debian": 630, "edge": 540, "monitoring": 500, "multinode": 440, "migrate": 420,
-    "default": 410, "federation": 400, "backup_restore": 370, "admin_modules": 300,
+    "monitoring": 680, "workers": 575, "upgrade_debian": 575, "multinode": 570, "migrate": 525, "edge": 520,
+    "backup_restore": 500, "federation": 490, "default": 460, "admin_modules": 310,
 }
 RELEASE_LINE = re.compile(r"^# release: ([a-z ]+?)(?:\s+\(.*\))?\s*$", re.MULTILINE)
 
