@@ -28,6 +28,7 @@ except ImportError:  # Python 2
     from urlparse import urlsplit
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import BOOLEANS, boolean
 from ansible_collections.homeserver.synapse.plugins.filter.synapse_workers import synapse_workers
 from ansible_collections.homeserver.synapse.plugins.plugin_utils.role_defaults import (
     ROLES_DIR,
@@ -76,6 +77,11 @@ def _ip(value):
         return ipaddress.ip_address(u"%s" % value)
     except ValueError:
         return None
+
+
+def _flag(value):
+    """A yes/no variable as Ansible reads it (a string from -e too); anything else is false (refused elsewhere)."""
+    return boolean(value, strict=False) if value is not None else False
 
 
 def is_private(value):
@@ -129,7 +135,7 @@ class _Host(object):
     @property
     def allows_public(self):
         """Whether the admin opted in to binds on a public address for this host."""
-        return bool(self._vars.get(ALLOW_PUBLIC, False))
+        return _flag(self._vars.get(ALLOW_PUBLIC))
 
     @property
     def private_address(self):
@@ -261,6 +267,8 @@ def _errors(layout, me, peers):
     if host.has("homeserver_private_address") and not IP_ADDRESS.match(host.address):
         errors.append("homeserver_private_address for %s is '%s': set it to this host's IP address on the private "
                       "network its peers reach it through (no name, no prefix)." % (me, host.address))
+    if host.has(ALLOW_PUBLIC) and host.get(ALLOW_PUBLIC) not in BOOLEANS:
+        errors.append("%s for %s is '%s': set it to true or false." % (ALLOW_PUBLIC, me, host.get(ALLOW_PUBLIC)))
     postgres, synapse = layout.postgres, layout.synapse
     if (me in synapse and host.get("synapse_database_engine") == "psycopg2" and not host.has("synapse_database_host")
             and len(postgres) > 1 and not peers["database"]):
@@ -311,7 +319,7 @@ def _bind_errors(layout, me, final):
     address, or every address (0.0.0.0, ::, *), only with the opt-in and the firewall on."""
     host = layout.hosts[me]
     errors = []
-    firewall = "firewall" in layout.group_names(me) or bool(final(me, "firewall_enabled"))
+    firewall = "firewall" in layout.group_names(me) or _flag(final(me, "firewall_enabled"))
     declared = str(host.get("homeserver_private_address") or "") if host.has("homeserver_private_address") else ""
     binds = []
     if declared and _ip(declared) and not is_private(declared) and not is_loopback(declared):

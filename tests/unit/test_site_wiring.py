@@ -913,3 +913,31 @@ def test_the_inventory_turns_the_firewall_off(tmp_path):
     inputs = wired_ok(split_layout(), hostvars, everything=True)
     assert "firewall_enabled" not in inputs["proxy"]
     assert inputs["db"]["firewall_enabled"] is True
+
+
+@pytest.mark.parametrize("value, allowed", [("true", True), ("yes", True), ("false", False), (False, False)])
+def test_the_opt_in_reads_like_ansible(value, allowed):
+    """-e homeserver_allow_public_bind=false is the string 'false': no opt-in."""
+    hostvars = {h: dict(v) for h, v in ADDRESSES.items()}
+    hostvars["syn"].update(synapse_metrics_bind_address="0.0.0.0", homeserver_allow_public_bind=value)
+    _inputs, errors, _result = wire(split_layout(), hostvars)
+    assert (errors["syn"] == []) is allowed, errors
+
+
+def test_an_opt_in_that_is_no_boolean_is_refused():
+    hostvars = {h: dict(v) for h, v in ADDRESSES.items()}
+    hostvars["syn"]["homeserver_allow_public_bind"] = "sometimes"
+    _inputs, errors, _result = wire(split_layout(), hostvars)
+    assert errors["syn"] == ["homeserver_allow_public_bind for syn is 'sometimes': set it to true or false."]
+
+
+def test_site_applies_the_firewall_right_after_the_wiring():
+    """Its rules come from the wiring and are loaded before any service listens beyond loopback."""
+    for playbook in ("site.yml", "migrate_sqlite_to_postgres.yml"):
+        plays = _load_playbook(playbook)
+        assert plays[0].get("ansible.builtin.import_playbook") == "wire_hosts.yml", playbook
+        assert plays[1]["hosts"] == "all" and _imports(plays[1], "firewall.yml"), (playbook, plays[1])
+    with open(os.path.join(ROOT, "playbooks", "tasks", "firewall.yml"), encoding="utf-8") as handle:
+        task = yaml.safe_load(handle)[0]
+    assert task["ansible.builtin.include_role"]["name"] == "homeserver.synapse.firewall"
+    assert task["when"] == "'firewall' in group_names or firewall_enabled | default(false) | bool"
