@@ -941,3 +941,11 @@ def test_site_applies_the_firewall_right_after_the_wiring():
         task = yaml.safe_load(handle)[0]
     assert task["ansible.builtin.include_role"]["name"] == "homeserver.synapse.firewall"
     assert task["when"] == "'firewall' in group_names or firewall_enabled | default(false) | bool"
+
+
+def test_a_public_address_from_extra_vars_stops_the_play(tmp_path):
+    """As molecule/multinode's check: -e homeserver_private_address=<public> stops the wiring's preflight."""
+    code, output, _hosts = run_peers(tmp_path, split_layout(), extra_vars=("-e", "homeserver_private_address=203.0.113.10"))
+    assert code != 0, output
+    assert "homeserver_private_address for syn is '203.0.113.10', a public address" in output, output
+    assert "homeserver_allow_public_bind: true for syn" in output
