@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import re
 
 try:
@@ -27,6 +28,7 @@ except ImportError:  # Python 2
     from urlparse import urlsplit
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import BOOLEANS, boolean
 from ansible_collections.homeserver.synapse.plugins.filter.synapse_workers import synapse_workers
 from ansible_collections.homeserver.synapse.plugins.plugin_utils.role_defaults import (
     ROLES_DIR,
@@ -49,16 +51,48 @@ DEFAULTS_NEEDED = {
                    "monitoring_postgres_exporter_enabled", "monitoring_nginx_exporter_enabled",
                    "monitoring_extra_scrape_hosts", "monitoring_grafana_enabled", "monitoring_grafana_http_addr",
                    "monitoring_grafana_http_port", "monitoring_grafana_root_url"),
+    "firewall": ("firewall_enabled",),
     "coturn": ("coturn_listening_port", "coturn_tls_listening_port", "coturn_min_port", "coturn_max_port",
                "coturn_tls_mode"),
 }
 # What 0.0.0.0 / :: as a bind address means: every address of the host.
 ANY_ADDRESS = ("0.0.0.0", "::", "")
+# The private ranges a service may bind to beyond loopback, written out: Python's is_private also counts
+# documentation and other reserved ranges (203.0.113.0/24...) that are public on a real host.
+PRIVATE_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    u"10.0.0.0/8", u"172.16.0.0/12", u"192.168.0.0/16",  # RFC 1918
+    u"100.64.0.0/10",  # RFC 6598, carrier-grade NAT (e.g. a VPN or a provider's private network)
+    u"fc00::/7"))  # IPv6 unique local addresses
+# The per-host opt-in for a bind to a public address (or to every address), with the firewall on.
+ALLOW_PUBLIC = "homeserver_allow_public_bind"
 # Where the reverse proxy serves Grafana when monitoring_grafana_root_url leaves it to the wiring (the first
 # Grafana host; each further one at /grafana-<inventory_hostname>/).
 GRAFANA_PATH = "/grafana/"
 # With workers, failed logins are logged by the worker that serves /login, in its own file.
 ALL_SYNAPSE_LOGS = "/var/log/matrix-synapse/*.log"
+
+
+def _ip(value):
+    try:
+        return ipaddress.ip_address(u"%s" % value)
+    except ValueError:
+        return None
+
+
+def _flag(value):
+    """A yes/no variable as Ansible reads it (a string from -e too); anything else is false (refused elsewhere)."""
+    return boolean(value, strict=False) if value is not None else False
+
+
+def is_private(value):
+    """Whether value is an IP address in one of PRIVATE_NETWORKS."""
+    ip = _ip(value)
+    return ip is not None and any(ip.version == net.version and ip in net for net in PRIVATE_NETWORKS)
+
+
+def is_loopback(value):
+    ip = _ip(value)
+    return value in LOOPBACK or (ip is not None and ip.is_loopback)
 
 
 def role_defaults(roles_dir=ROLES_DIR):
@@ -99,16 +133,36 @@ class _Host(object):
         return value
 
     @property
-    def address(self):
-        """The private address peers reach this host through ('' when unknown)."""
+    def allows_public(self):
+        """Whether the admin opted in to binds on a public address for this host."""
+        return _flag(self._vars.get(ALLOW_PUBLIC))
+
+    @property
+    def private_address(self):
+        """The address the inventory declares, else the first private one among the facts ('' for none)."""
         if self.has("homeserver_private_address"):
             return str(self._vars["homeserver_private_address"])
-        return str(self.fact("default_ipv4", "address") or "")
+        for candidate in [self.fact("default_ipv4", "address")] + list(self.fact("all_ipv4_addresses") or []):
+            if candidate and is_private(candidate):
+                return str(candidate)
+        return ""
+
+    @property
+    def public_address(self):
+        """The default IPv4 address when the facts show no private one ('' when there is one, or no facts)."""
+        if self.private_address:
+            return ""
+        return str(self.fact("default_ipv4", "address") or next(iter(self.fact("all_ipv4_addresses") or []), "") or "")
+
+    @property
+    def address(self):
+        """The private address peers reach this host through: the public one only with the opt-in ('' else)."""
+        return self.private_address or (self.public_address if self.allows_public else "")
 
     @property
     def known_as(self):
         """Every way an inventory value may name this host."""
-        return [self.name, str(self._vars.get("homeserver_private_address", "") or ""),
+        return [self.name, str(self._vars.get("homeserver_private_address", "") or ""), self.private_address,
                 str(self.fact("default_ipv4", "address") or ""), str(self._vars.get("ansible_host", self.name))]
 
     @property
@@ -203,6 +257,9 @@ class Layout(object):
     def address(self, name):
         return self.hosts[name].address
 
+    def group_names(self, name):
+        return [group for group, members in self.groups.items() if name in members]
+
 
 def _errors(layout, me, peers):
     host = layout.hosts[me]
@@ -210,6 +267,8 @@ def _errors(layout, me, peers):
     if host.has("homeserver_private_address") and not IP_ADDRESS.match(host.address):
         errors.append("homeserver_private_address for %s is '%s': set it to this host's IP address on the private "
                       "network its peers reach it through (no name, no prefix)." % (me, host.address))
+    if host.has(ALLOW_PUBLIC) and host.get(ALLOW_PUBLIC) not in BOOLEANS:
+        errors.append("%s for %s is '%s': set it to true or false." % (ALLOW_PUBLIC, me, host.get(ALLOW_PUBLIC)))
     postgres, synapse = layout.postgres, layout.synapse
     if (me in synapse and host.get("synapse_database_engine") == "psycopg2" and not host.has("synapse_database_host")
             and len(postgres) > 1 and not peers["database"]):
@@ -236,12 +295,74 @@ def _errors(layout, me, peers):
             needed.append((me, mine % peer))
     seen = set()
     for name, why in needed:
-        if (name, why) in seen or layout.address(name):
+        public = layout.hosts[name].public_address
+        if (name, why) in seen or name in seen or layout.address(name):
             continue
-        seen.add((name, why))
+        seen.add(name if public else (name, why))
+        if public:
+            errors.append(_public_only(name, public, why))
+            continue
         errors.append("No private address is known for %s, and %s: set homeserver_private_address for %s in the "
                       "inventory, or run without --limit so that its facts are gathered." % (name, why, name))
     return errors
+
+
+def _public_only(name, public, why):
+    return ("The only address known for %s is %s, a public one (not in 10/8, 172.16/12, 192.168/16, 100.64/10 or "
+            "fc00::/7), and %s: its services would listen on the Internet. Set homeserver_private_address for %s in "
+            "the inventory to its address on a private network its peers share, or, to bind to the public address, "
+            "set %s: true for %s (the firewall must then be on there)." % (name, public, why, name, ALLOW_PUBLIC, name))
+
+
+def _bind_errors(layout, me, final):
+    """Why the final bind addresses of the services on me are refused: each must be loopback or private; a public
+    address, or every address (0.0.0.0, ::, *), only with the opt-in and the firewall on."""
+    host = layout.hosts[me]
+    errors = []
+    firewall = "firewall" in layout.group_names(me) or _flag(final(me, "firewall_enabled"))
+    declared = str(host.get("homeserver_private_address") or "") if host.has("homeserver_private_address") else ""
+    binds = []
+    if declared and _ip(declared) and not is_private(declared) and not is_loopback(declared):
+        binds.append(("homeserver_private_address", declared))
+    if me in layout.synapse:
+        binds += [("synapse_listener_bind_addresses", a) for a in final(me, "synapse_listener_bind_addresses") or []]
+        if final(me, "synapse_metrics_enabled"):
+            binds.append(("synapse_metrics_bind_address", final(me, "synapse_metrics_bind_address")))
+    if me in layout.postgres:
+        binds += [("postgres_listen_addresses", a) for a in final(me, "postgres_listen_addresses") or []]
+    if me in layout.group("redis"):
+        binds += [("redis_bind_addresses", a) for a in final(me, "redis_bind_addresses") or []]
+    if layout.group("monitoring"):
+        binds.append(("monitoring_exporter_listen_address", final(me, "monitoring_exporter_listen_address") or "127.0.0.1"))
+    if me in layout.group("monitoring") and final(me, "monitoring_grafana_enabled"):
+        binds.append(("monitoring_grafana_http_addr", final(me, "monitoring_grafana_http_addr")))
+    for variable, value in binds:
+        value = "" if value is None else str(value).strip()
+        if is_loopback(value) or is_private(value):
+            continue
+        if not value and not host.has(variable) and not host.address:
+            continue  # the wiring's, for an address it does not know: that error is given already
+        if value not in ANY_ADDRESS + ("*",) and not _ip(value):
+            errors.append("%s for %s contains '%s', which is not an IP address: set it to loopback or to an IP address "
+                          "of %s on a private network." % (variable, me, value, me))
+            continue
+        what = "every address of the host, the public ones too" if value in ANY_ADDRESS + ("*",) else "a public address"
+        if not host.allows_public:
+            errors.append("%s for %s is '%s', %s: set it to loopback or to an address of %s on a private network "
+                          "(10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7), or set %s: true for %s to bind "
+                          "there on purpose (with the firewall on)." % (variable, me, value, what, me, ALLOW_PUBLIC, me))
+        elif not firewall:
+            errors.append("%s for %s is '%s', %s, and %s is true but the firewall is off there: set firewall_enabled: "
+                          "true for %s (or put it in group firewall) so that only its peers reach that port."
+                          % (variable, me, value, what, ALLOW_PUBLIC, me))
+    return errors
+
+
+def _firewall_default(layout, peers_of):
+    """Multi-host layouts (a host has a peer on another host) turn the firewall on for every host; else nothing."""
+    if not any(peers_of[me][kind] not in ("", me, []) for me in peers_of for kind in peers_of[me]):
+        return {}
+    return dict((me, True) for me in layout.all)
 
 
 def _peers(layout, me):
@@ -566,13 +687,15 @@ def site_wiring(groups, hostvars, roles_dir=ROLES_DIR):
     if not hasattr(groups, "get") or not hasattr(hostvars, "__contains__"):
         raise AnsibleFilterError("site_wiring expects groups and hostvars, e.g. groups | site_wiring(hostvars)")
     layout = Layout(groups, hostvars, role_defaults(roles_dir))
-    computed, errors, secrets = {}, {}, {}
+    computed, errors, secrets, peers_of = {}, {}, {}, {}
     for me in sorted(layout.hosts):
-        peers = _peers(layout, me)
+        peers = peers_of[me] = _peers(layout, me)
         computed[me] = _computed(layout, me, peers)
         computed[me]["firewall_peer_rules"] = _firewall_rules(layout, me, peers, computed[me])
         errors[me] = _errors(layout, me, peers) + _backup_errors(layout, me)
         secrets[me] = _secrets(layout, me)
+    for me, enabled in _firewall_default(layout, peers_of).items():
+        computed[me]["firewall_enabled"] = enabled
     # Prometheus' targets follow every host's final inputs (the inventory's values included).
     final = _Final(layout, computed)
     for me in layout.group("monitoring"):
@@ -580,6 +703,8 @@ def site_wiring(groups, hostvars, roles_dir=ROLES_DIR):
         computed[me]["monitoring_tls_probe_targets"] = _tls_probe_targets(layout)
         errors[me].extend(scrape_errors)
     _grafana(layout, final, computed, errors)
+    for me in sorted(layout.hosts):
+        errors[me].extend(_bind_errors(layout, me, final))
     inputs = dict((me, dict((key, value) for key, value in computed[me].items() if not layout.hosts[me].has(key)))
                   for me in computed)
     return {"inputs": inputs, "errors": errors, "secrets": secrets}

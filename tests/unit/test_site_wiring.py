@@ -126,7 +126,8 @@ def test_two_homeservers_on_one_inventory_stay_apart():
 def test_inventory_values_win(tmp_path):
     hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
     hostvars["db"]["postgres_synapse_allowed_hosts"] = ["10.0.0.0/24"]
-    hostvars["syn"]["synapse_metrics_bind_address"] = "0.0.0.0"
+    # Every address: only with the opt-in (the firewall is on by default in this split layout).
+    hostvars["syn"].update(synapse_metrics_bind_address="0.0.0.0", homeserver_allow_public_bind=True)
     hostvars["proxy"]["reverse_proxy_synapse_upstream"] = "10.0.0.99:8448"
     code, output, hosts = run_peers(tmp_path, split_layout(), hostvars)
     assert code == 0, output
@@ -603,7 +604,7 @@ def test_targets_follow_the_inventory_values():
     """A port, bind address or exporter address the inventory sets is where Prometheus scrapes."""
     hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
     hostvars["syn"].update(synapse_metrics_bind_address="0.0.0.0", synapse_metrics_port=9101,
-                           monitoring_node_exporter_port=9200)
+                           monitoring_node_exporter_port=9200, homeserver_allow_public_bind=True)
     hostvars["db"]["monitoring_exporter_listen_address"] = "10.9.0.21"
     hostvars["mon"]["monitoring_extra_scrape_hosts"] = [{"job": "redis", "host": "db", "port": 9121}]
     inputs = wired_ok(split_layout(), hostvars, everything=True)
@@ -778,3 +779,173 @@ def test_two_grafanas_at_the_same_path_are_refused():
             "monitoring_grafana_root_url for mon2 in the inventory to a URL with another path") in " ".join(
                 errors["mon2"]), errors
     assert len(result["inputs"]["proxy"]["reverse_proxy_wired_locations"]) == 1
+
+
+# Binds beyond loopback (#16): private addresses only, a public one only with the opt-in and the firewall on.
+PUBLIC_SYN = "203.0.113.10"  # a documentation range: Python's is_private says private, the wiring must not
+
+
+def facts_layout(syn_facts, **syn_vars):
+    """The split layout with facts for every host; syn's facts and variables given."""
+    hostvars = {h: {"ansible_facts": {"default_ipv4": {"address": v["homeserver_private_address"]}}}
+                for h, v in ADDRESSES.items()}
+    hostvars["syn"] = dict(syn_vars, ansible_facts=syn_facts)
+    return hostvars
+
+
+def syn_errors(hostvars):
+    _inputs, errors, _result = wire(split_layout(), hostvars)
+    return [e for host_errors in errors.values() for e in host_errors]
+
+
+def test_private_default_ipv4_is_the_address():
+    hosts = wired_ok(split_layout(), facts_layout({"default_ipv4": {"address": "172.18.0.3"}}))
+    assert hosts["syn"]["synapse_listener_bind_addresses"] == ["127.0.0.1", "172.18.0.3"]
+    assert hosts["db"]["postgres_synapse_allowed_hosts"] == ["172.18.0.3"]
+
+
+@pytest.mark.parametrize("private", ["10.1.2.3", "172.31.255.1", "192.168.7.7", "100.64.0.9"])
+def test_public_default_ipv4_gives_way_to_a_private_secondary_address(private):
+    facts = {"default_ipv4": {"address": PUBLIC_SYN}, "all_ipv4_addresses": [PUBLIC_SYN, "172.15.0.1", private]}
+    hosts = wired_ok(split_layout(), facts_layout(facts))
+    assert hosts["syn"]["synapse_listener_bind_addresses"] == ["127.0.0.1", private]
+    assert hosts["syn"]["synapse_metrics_bind_address"] == private
+    assert hosts["syn"]["monitoring_exporter_listen_address"] == private
+    assert hosts["db"]["postgres_synapse_allowed_hosts"] == [private]
+
+
+@pytest.mark.parametrize("facts", [
+    {"default_ipv4": {"address": PUBLIC_SYN}, "all_ipv4_addresses": [PUBLIC_SYN, "172.32.0.1"]},
+    {"all_ipv4_addresses": [PUBLIC_SYN]},
+])
+def test_only_a_public_address_is_refused(facts):
+    errors = syn_errors(facts_layout(facts))
+    assert errors[0].startswith(f"The only address known for syn is {PUBLIC_SYN}, a public one"), errors
+    assert not any("every address" in e or PUBLIC_SYN not in e and "syn" not in e for e in errors), errors
+    assert "Set homeserver_private_address for syn" in errors[0]
+    assert "homeserver_allow_public_bind: true for syn" in errors[0]
+
+
+def test_opt_in_without_the_firewall_is_refused():
+    hostvars = facts_layout({"default_ipv4": {"address": PUBLIC_SYN}}, homeserver_allow_public_bind=True,
+                            firewall_enabled=False)
+    errors = syn_errors(hostvars)
+    assert any(e.startswith(f"synapse_listener_bind_addresses for syn is '{PUBLIC_SYN}', a public address, and "
+                            "homeserver_allow_public_bind is true but the firewall is off there") for e in errors), errors
+    assert all("syn" in e for e in errors)
+
+
+@pytest.mark.parametrize("firewall", [{}, {"firewall_enabled": True}, {"groups": ["firewall"]}])
+def test_opt_in_with_the_firewall_binds_the_public_address(firewall):
+    groups = split_layout(**({"firewall": ["syn"]} if firewall.get("groups") else {}))
+    hostvars = facts_layout({"default_ipv4": {"address": PUBLIC_SYN}}, homeserver_allow_public_bind=True,
+                            **{k: v for k, v in firewall.items() if k != "groups"})
+    hosts = wired_ok(groups, hostvars)
+    assert hosts["syn"]["synapse_listener_bind_addresses"] == ["127.0.0.1", PUBLIC_SYN]
+    # Still only the proxy may connect, and only Prometheus to the metrics.
+    assert rules(hosts["syn"])["synapse"] == ([8008], [PROXY])
+
+
+def test_a_declared_public_address_is_refused():
+    hostvars = {host: dict(v) for host, v in ADDRESSES.items()}
+    hostvars["syn"]["homeserver_private_address"] = PUBLIC_SYN
+    errors = syn_errors(hostvars)
+    assert (f"homeserver_private_address for syn is '{PUBLIC_SYN}', a public address: set it to loopback or to an "
+            "address of syn on a private network") in " ".join(errors), errors
+    hostvars["syn"]["homeserver_allow_public_bind"] = True
+    assert wired_ok(split_layout(), hostvars)["syn"]["synapse_listener_bind_addresses"] == ["127.0.0.1", PUBLIC_SYN]
+
+
+@pytest.mark.parametrize("variable, value, host, groups", [
+    ("synapse_listener_bind_addresses", ["0.0.0.0"], "syn", {}),
+    ("synapse_metrics_bind_address", "::", "syn", {}),
+    ("postgres_listen_addresses", ["*"], "db", {}),
+    ("redis_bind_addresses", ["127.0.0.1", "0.0.0.0"], "cache", {"redis": ["cache"]}),
+    ("monitoring_exporter_listen_address", "0.0.0.0", "db", {}),
+    ("monitoring_grafana_http_addr", "0.0.0.0", "mon", {}),
+    ("synapse_metrics_bind_address", "198.51.100.4", "syn", {}),
+])
+def test_wildcard_and_public_binds_need_the_opt_in(variable, value, host, groups):
+    hostvars = {h: dict(v) for h, v in ADDRESSES.items()}
+    hostvars["cache"] = {"homeserver_private_address": "10.0.0.51"}
+    hostvars[host][variable] = value
+    _inputs, errors, _result = wire(split_layout(**groups), hostvars)
+    shown = value if isinstance(value, str) else value[-1]
+    assert [e for e in errors[host] if e.startswith(f"{variable} for {host} is '{shown}', ")], errors
+    assert f"homeserver_allow_public_bind: true for {host}" in " ".join(errors[host])
+    hostvars[host]["homeserver_allow_public_bind"] = True
+    wired_ok(split_layout(**groups), hostvars)
+
+
+def test_a_bind_that_is_no_address_is_refused():
+    hostvars = {h: dict(v) for h, v in ADDRESSES.items()}
+    hostvars["db"]["postgres_listen_addresses"] = ["localhost", "db.example.com"]
+    _inputs, errors, _result = wire(split_layout(), hostvars)
+    assert errors["db"] == ["postgres_listen_addresses for db contains 'db.example.com', which is not an IP address: "
+                            "set it to loopback or to an IP address of db on a private network."]
+
+
+def test_loopback_and_private_binds_the_inventory_sets_are_kept():
+    hostvars = {h: dict(v) for h, v in ADDRESSES.items()}
+    hostvars["db"]["postgres_listen_addresses"] = ["localhost", "::1", "fd00::21", DB]
+    hostvars["syn"]["synapse_metrics_bind_address"] = "192.168.1.11"
+    wired_ok(split_layout(), hostvars)
+
+
+def test_the_firewall_is_on_for_every_host_of_a_multi_host_layout():
+    inputs = wired_ok(split_layout(), ADDRESSES, everything=True)
+    assert {h: v.get("firewall_enabled") for h, v in inputs.items()} == dict.fromkeys(ADDRESSES, True)
+
+
+@pytest.mark.parametrize("groups", [
+    {g: ["one"] for g in ("postgres", "synapse", "reverse_proxy", "monitoring", "coturn")},
+    # Two homeservers side by side: no host serves another.
+    {"postgres": ["hs1", "hs2"], "synapse": ["hs1", "hs2"], "reverse_proxy": ["hs1", "hs2"]},
+])
+def test_the_firewall_stays_opt_in_without_peers_on_other_hosts(groups):
+    inputs = wired_ok(groups, everything=True)
+    assert all("firewall_enabled" not in v for v in inputs.values()), inputs
+
+
+def test_the_inventory_turns_the_firewall_off(tmp_path):
+    hostvars = {h: dict(v) for h, v in ADDRESSES.items()}
+    hostvars["proxy"]["firewall_enabled"] = False
+    inputs = wired_ok(split_layout(), hostvars, everything=True)
+    assert "firewall_enabled" not in inputs["proxy"]
+    assert inputs["db"]["firewall_enabled"] is True
+
+
+@pytest.mark.parametrize("value, allowed", [("true", True), ("yes", True), ("false", False), (False, False)])
+def test_the_opt_in_reads_like_ansible(value, allowed):
+    """-e homeserver_allow_public_bind=false is the string 'false': no opt-in."""
+    hostvars = {h: dict(v) for h, v in ADDRESSES.items()}
+    hostvars["syn"].update(synapse_metrics_bind_address="0.0.0.0", homeserver_allow_public_bind=value)
+    _inputs, errors, _result = wire(split_layout(), hostvars)
+    assert (errors["syn"] == []) is allowed, errors
+
+
+def test_an_opt_in_that_is_no_boolean_is_refused():
+    hostvars = {h: dict(v) for h, v in ADDRESSES.items()}
+    hostvars["syn"]["homeserver_allow_public_bind"] = "sometimes"
+    _inputs, errors, _result = wire(split_layout(), hostvars)
+    assert errors["syn"] == ["homeserver_allow_public_bind for syn is 'sometimes': set it to true or false."]
+
+
+def test_site_applies_the_firewall_right_after_the_wiring():
+    """Its rules come from the wiring and are loaded before any service listens beyond loopback."""
+    for playbook in ("site.yml", "migrate_sqlite_to_postgres.yml"):
+        plays = _load_playbook(playbook)
+        assert plays[0].get("ansible.builtin.import_playbook") == "wire_hosts.yml", playbook
+        assert plays[1]["hosts"] == "all" and _imports(plays[1], "firewall.yml"), (playbook, plays[1])
+    with open(os.path.join(ROOT, "playbooks", "tasks", "firewall.yml"), encoding="utf-8") as handle:
+        task = yaml.safe_load(handle)[0]
+    assert task["ansible.builtin.include_role"]["name"] == "homeserver.synapse.firewall"
+    assert task["when"] == "'firewall' in group_names or firewall_enabled | default(false) | bool"
+
+
+def test_a_public_address_from_extra_vars_stops_the_play(tmp_path):
+    """As molecule/multinode's check: -e homeserver_private_address=<public> stops the wiring's preflight."""
+    code, output, _hosts = run_peers(tmp_path, split_layout(), extra_vars=("-e", "homeserver_private_address=203.0.113.10"))
+    assert code != 0, output
+    assert "homeserver_private_address for syn is '203.0.113.10', a public address" in output, output
+    assert "homeserver_allow_public_bind: true for syn" in output
