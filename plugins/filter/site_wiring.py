@@ -665,6 +665,69 @@ def _tls_probe_targets(layout):
     return out
 
 
+# Where the postgres and redis roles keep the CA certificate of their generated server certificate (their
+# vars/main.yml: __postgres_tls_ca, __redis_tls_ca), unless the inventory gives the admin's CA file.
+POSTGRES_CA_FILE = "/etc/postgresql/homeserver-tls/ca.crt"
+REDIS_CA_FILE = "/etc/%s/tls/ca.crt"
+# libpq's sslmode values that check the server certificate against sslrootcert.
+VERIFYING_SSLMODES = ("verify-ca", "verify-full")
+
+
+def _tls_names(first, names):
+    """The names a server certificate carries: its private address, then what its clients connect to."""
+    out = []
+    for name in [first] + list(names):
+        name = str(name or "")
+        if name and name not in LOOPBACK + ANY_ADDRESS and name not in out:
+            out.append(name)
+    return out
+
+
+def _tls_inputs(layout, me, peers):
+    """TLS on every link between hosts: PostgreSQL and Redis serve TLS to the Synapse hosts elsewhere (with their
+    addresses, and whatever those hosts are told to connect to, in the certificate), and those Synapse hosts
+    connect over TLS (sslmode verify-full; Redis use_tls). Links within one host stay as they are."""
+    out = {}
+    if me in layout.postgres and peers["database_clients"]:
+        out["postgres_tls_server_names"] = _tls_names(
+            layout.address(me), [layout.hosts[s].get("synapse_database_host") for s in peers["database_clients"]
+                                 if layout.hosts[s].has("synapse_database_host")])
+    if peers["redis_clients"]:
+        out["redis_tls"] = True
+        out["redis_tls_server_names"] = ["127.0.0.1"] + _tls_names(
+            layout.address(me), [layout.hosts[s].get("synapse_redis_host") for s in peers["redis_clients"]
+                                 if layout.hosts[s].has("synapse_redis_host")])
+    if me in layout.synapse:
+        if peers["database"] not in ("", me):
+            out["synapse_database_sslmode"] = "verify-full"
+        if layout.redis not in ("", me):
+            out["synapse_redis_use_tls"] = True
+    return out
+
+
+def _tls_secrets(layout, me, peers):
+    """Where a Synapse host reads the CA certificates of its remote PostgreSQL and Redis (public, not secret; read
+    by playbooks/tasks/peer_secrets.yml): only for a link it verifies or encrypts, and only when the inventory gives
+    it no CA of its own."""
+    host = layout.hosts[me]
+    out = {"postgres_host": "", "postgres_ca_file": "", "redis_ca_file": ""}
+    if me not in layout.synapse:
+        return out
+    database = peers["database"]
+    sslmode = host.get("synapse_database_sslmode") if host.has("synapse_database_sslmode") else "verify-full"
+    if database not in ("", me) and sslmode in VERIFYING_SSLMODES and not host.has("synapse_database_ca_certificate"):
+        db = layout.hosts[database]
+        out["postgres_host"] = database
+        out["postgres_ca_file"] = str(db.get("postgres_tls_ca_certificate") or POSTGRES_CA_FILE)
+    if layout.redis not in ("", me) and not host.has("synapse_redis_ca_certificate"):
+        cache = layout.hosts[layout.redis]
+        use_tls = host.get("synapse_redis_use_tls") if host.has("synapse_redis_use_tls") else True
+        serves_tls = cache.get("redis_tls") if cache.has("redis_tls") else True
+        if use_tls and serves_tls:
+            out["redis_ca_file"] = str(cache.get("redis_tls_ca_certificate") or REDIS_CA_FILE % cache.get("redis_server"))
+    return out
+
+
 def _secrets(layout, me):
     """Where the secrets Synapse needs from other roles are kept (read by playbooks/tasks/peer_secrets.yml)."""
     out = {"coturn_hosts": [], "redis_host": "", "redis_password_file": ""}
@@ -691,9 +754,11 @@ def site_wiring(groups, hostvars, roles_dir=ROLES_DIR):
     for me in sorted(layout.hosts):
         peers = peers_of[me] = _peers(layout, me)
         computed[me] = _computed(layout, me, peers)
+        computed[me].update(_tls_inputs(layout, me, peers))
         computed[me]["firewall_peer_rules"] = _firewall_rules(layout, me, peers, computed[me])
         errors[me] = _errors(layout, me, peers) + _backup_errors(layout, me)
         secrets[me] = _secrets(layout, me)
+        secrets[me].update(_tls_secrets(layout, me, peers))
     for me, enabled in _firewall_default(layout, peers_of).items():
         computed[me]["firewall_enabled"] = enabled
     # Prometheus' targets follow every host's final inputs (the inventory's values included).

@@ -311,8 +311,11 @@ def test_where_the_secrets_are_read():
     hostvars = {"one": {}, "cache": {"redis_server": "valkey", "homeserver_private_address": "10.0.0.51"}}
     _unused, _unused, result = wire({"synapse": ["one"], "redis": ["cache"], "coturn": ["one"]}, hostvars)
     assert result["secrets"]["one"] == {"coturn_hosts": ["one"], "redis_host": "cache",
-                                        "redis_password_file": "/etc/valkey/homeserver-password"}
-    assert result["secrets"]["cache"] == {"coturn_hosts": [], "redis_host": "", "redis_password_file": ""}
+                                        "redis_password_file": "/etc/valkey/homeserver-password",
+                                        "postgres_host": "", "postgres_ca_file": "",
+                                        "redis_ca_file": "/etc/valkey/tls/ca.crt"}
+    assert result["secrets"]["cache"] == {"coturn_hosts": [], "redis_host": "", "redis_password_file": "",
+                                          "postgres_host": "", "postgres_ca_file": "", "redis_ca_file": ""}
 
 
 def test_every_inventory_value_wins():
