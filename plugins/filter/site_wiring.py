@@ -6,7 +6,7 @@
 ``site_wiring`` takes the inventory (groups and each host's variables and facts) and returns, for every host,
 the role inputs that connect it to its peers (database host, listener and bind addresses, the proxy's upstream
 and workers, Redis, exporters and Prometheus' scrape targets, Grafana's location on the reverse proxy, firewall
-peer rules, fail2ban's log files, Synapse's metrics switch, the database and off-host copy of the backups) and
+peer rules, fail2ban's jails and log files, Synapse's metrics switch, the database and off-host copy of the backups) and
 the reasons a layout cannot be wired.
 ``turn_uris`` gives Synapse the TURN URIs of the coturn hosts. Both are pure functions;
 ``playbooks/tasks/wiring.yml`` and ``playbooks/tasks/peer_secrets.yml`` apply them.
@@ -50,7 +50,8 @@ DEFAULTS_NEEDED = {
                    "monitoring_nginx_exporter_port", "monitoring_exporter_listen_address",
                    "monitoring_postgres_exporter_enabled", "monitoring_nginx_exporter_enabled",
                    "monitoring_extra_scrape_hosts", "monitoring_grafana_enabled", "monitoring_grafana_http_addr",
-                   "monitoring_grafana_http_port", "monitoring_grafana_root_url"),
+                   "monitoring_grafana_http_port", "monitoring_grafana_root_url",
+                   "monitoring_grafana_allowed_sources"),
     "firewall": ("firewall_enabled",),
     "coturn": ("coturn_listening_port", "coturn_tls_listening_port", "coturn_min_port", "coturn_max_port",
                "coturn_tls_mode"),
@@ -68,6 +69,8 @@ ALLOW_PUBLIC = "homeserver_allow_public_bind"
 # Where the reverse proxy serves Grafana when monitoring_grafana_root_url leaves it to the wiring (the first
 # Grafana host; each further one at /grafana-<inventory_hostname>/).
 GRAFANA_PATH = "/grafana/"
+# Who the reverse proxy always serves Grafana's location to: its own host (e.g. through an SSH tunnel).
+GRAFANA_ALWAYS_ALLOWED = ["127.0.0.1", "::1"]
 # With workers, failed logins are logged by the worker that serves /login, in its own file.
 ALL_SYNAPSE_LOGS = "/var/log/matrix-synapse/*.log"
 
@@ -643,7 +646,8 @@ def _grafana_served(layout, me, path, final, computed):
                 continue
         target = "[%s]" % address if ":" in address else address
         computed[proxy].setdefault("reverse_proxy_wired_locations", []).append(
-            {"path": path, "proxy_pass": "http://%s:%d" % (target, port), "websocket": True})
+            {"path": path, "proxy_pass": "http://%s:%d" % (target, port), "websocket": True,
+             "allow": _grafana_allowed(host)})
     for proxy in remote:
         if not layout.address(proxy):
             errors.append("No private address is known for %s, and its reverse proxy serves Grafana on %s: set "
@@ -653,6 +657,47 @@ def _grafana_served(layout, me, path, final, computed):
         computed[me]["firewall_peer_rules"].append(
             {"name": "grafana", "ports": [port], "sources": [layout.address(r) for r in remote]})
     return errors
+
+
+def _grafana_allowed(host):
+    """The client sources the reverse proxy serves Grafana of host to: loopback and its allowed sources."""
+    allowed = list(GRAFANA_ALWAYS_ALLOWED)
+    for source in host.get("monitoring_grafana_allowed_sources") or []:
+        if str(source) not in allowed:
+            allowed.append(str(source))
+    return allowed
+
+
+def _fail2ban(layout, me, peers):
+    """fail2ban's jails on me (in group fail2ban): the ones that ban where clients connect.
+
+    Clients connect to the reverse proxy: a proxy gets the nginx-limit-req jail (its limit_req on login and
+    registration) and, in front of a Synapse on another host, the matrix-synapse-nginx jail on the failed logins
+    of its access log. The Synapse jail runs where clients reach Synapse through no other host: a single host,
+    or a Synapse host that is its own proxy; behind a proxy on another host a ban there would block nothing."""
+    if me not in layout.group("fail2ban"):
+        return {}
+    is_proxy = me in layout.group("reverse_proxy")
+    out = {
+        "fail2ban_synapse_enabled": me in layout.synapse and (not peers["proxies"] or peers["upstream"] == me),
+        "fail2ban_nginx_login_enabled": is_proxy and peers["upstream"] != me,
+        "fail2ban_nginx_limit_req_enabled": is_proxy,
+    }
+    return out
+
+
+def _fail2ban_errors(layout, me, peers):
+    """A Synapse host in group fail2ban whose clients come through a proxy that bans nothing."""
+    host = layout.hosts[me]
+    if me not in layout.group("fail2ban") or me not in layout.synapse or host.has("fail2ban_synapse_enabled"):
+        return []
+    unguarded = [r for r in peers["proxies"] if r not in layout.group("fail2ban")]
+    if not unguarded or peers["upstream"] == me:
+        return []
+    return ["%s is in group fail2ban, but its clients connect through the reverse proxy on %s, which is not: a ban on "
+            "%s would block nothing. Add %s to group fail2ban (its jails ban failed logins and rate-limited clients "
+            "there), or set fail2ban_synapse_enabled: false for %s in the inventory to keep only its sshd jail."
+            % (me, ", ".join(unguarded), me, ", ".join(unguarded), me)]
 
 
 def _tls_probe_targets(layout):
@@ -759,6 +804,8 @@ def site_wiring(groups, hostvars, roles_dir=ROLES_DIR):
         errors[me] = _errors(layout, me, peers) + _backup_errors(layout, me)
         secrets[me] = _secrets(layout, me)
         secrets[me].update(_tls_secrets(layout, me, peers))
+        computed[me].update(_fail2ban(layout, me, peers))
+        errors[me].extend(_fail2ban_errors(layout, me, peers))
     for me, enabled in _firewall_default(layout, peers_of).items():
         computed[me]["firewall_enabled"] = enabled
     # Prometheus' targets follow every host's final inputs (the inventory's values included).

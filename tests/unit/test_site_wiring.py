@@ -25,6 +25,8 @@ PLAYBOOK = os.path.join(ROOT, "tests", "unit", "files", "peers.yml")
 BIN = os.path.dirname(sys.executable)
 
 DB, SYN, PROXY, MON = "10.0.0.21", "10.0.0.11", "10.0.0.31", "10.0.0.41"
+# Who the proxy serves Grafana to when monitoring_grafana_allowed_sources is empty: its own host only.
+LOOPBACK = ["127.0.0.1", "::1"]
 # The inputs that connect hosts by address (the filter sets others too, e.g. worker lists and ports).
 WIRED = ("synapse_database_host", "synapse_listener_bind_addresses", "synapse_metrics_bind_address",
          "postgres_listen_addresses", "postgres_synapse_allowed_hosts", "reverse_proxy_synapse_upstream",
@@ -639,7 +641,7 @@ def test_the_proxy_serves_grafana_of_the_monitoring_host():
     hostvars["proxy"]["reverse_proxy_public_hostname"] = "matrix.example.com"
     inputs = wired_ok(split_layout(), hostvars, everything=True)
     assert inputs["proxy"]["reverse_proxy_wired_locations"] == [
-        {"path": "/grafana/", "proxy_pass": f"http://{MON}:3000", "websocket": True}]
+        {"path": "/grafana/", "proxy_pass": f"http://{MON}:3000", "websocket": True, "allow": LOOPBACK}]
     assert inputs["mon"]["monitoring_grafana_http_addr"] == MON
     assert inputs["mon"]["monitoring_grafana_root_url"] == "https://matrix.example.com/grafana/"
     assert {"name": "grafana", "ports": [3000], "sources": [PROXY]} in inputs["mon"]["firewall_peer_rules"]
@@ -651,7 +653,7 @@ def test_grafana_on_the_proxy_host_stays_on_loopback():
     hostvars = {"one": {"monitoring_grafana_root_url": "https://matrix.test/stats/", "monitoring_grafana_http_port": 3001}}
     inputs = wired_ok(groups, hostvars, everything=True)
     assert inputs["one"]["reverse_proxy_wired_locations"] == [
-        {"path": "/stats/", "proxy_pass": "http://127.0.0.1:3001", "websocket": True}]
+        {"path": "/stats/", "proxy_pass": "http://127.0.0.1:3001", "websocket": True, "allow": LOOPBACK}]
     assert "monitoring_grafana_http_addr" not in inputs["one"]
     assert inputs["one"]["firewall_peer_rules"] == []
 
@@ -751,8 +753,8 @@ def test_every_grafana_host_is_served_at_a_path_of_its_own():
     groups, hostvars = _two_grafanas()
     inputs = wired_ok(groups, hostvars, everything=True)
     assert inputs["proxy"]["reverse_proxy_wired_locations"] == [
-        {"path": "/grafana/", "proxy_pass": f"http://{MON}:3000", "websocket": True},
-        {"path": "/grafana-mon2/", "proxy_pass": "http://10.0.0.42:3000", "websocket": True}]
+        {"path": "/grafana/", "proxy_pass": f"http://{MON}:3000", "websocket": True, "allow": LOOPBACK},
+        {"path": "/grafana-mon2/", "proxy_pass": "http://10.0.0.42:3000", "websocket": True, "allow": LOOPBACK}]
     assert inputs["mon"]["monitoring_grafana_root_url"] == "https://matrix.example.com/grafana/"
     assert inputs["mon2"]["monitoring_grafana_root_url"] == "https://matrix.example.com/grafana-mon2/"
     assert inputs["mon2"]["monitoring_grafana_http_addr"] == "10.0.0.42"
@@ -952,3 +954,72 @@ def test_a_public_address_from_extra_vars_stops_the_play(tmp_path):
     assert code != 0, output
     assert "homeserver_private_address for syn is '203.0.113.10', a public address" in output, output
     assert "homeserver_allow_public_bind: true for syn" in output
+
+
+def test_grafana_is_served_to_loopback_and_the_allowed_sources_only():
+    """Each Grafana's location carries its own host's monitoring_grafana_allowed_sources, after loopback."""
+    groups, hostvars = _two_grafanas(monitoring_grafana_allowed_sources=["192.0.2.0/24", "127.0.0.1"])
+    hostvars["mon"]["monitoring_grafana_allowed_sources"] = ["198.51.100.7"]
+    inputs = wired_ok(groups, hostvars, everything=True)
+    assert [(loc["path"], loc["allow"]) for loc in inputs["proxy"]["reverse_proxy_wired_locations"]] == [
+        ("/grafana/", LOOPBACK + ["198.51.100.7"]), ("/grafana-mon2/", LOOPBACK + ["192.0.2.0/24"])]
+
+
+F2B_KEYS = ("fail2ban_synapse_enabled", "fail2ban_nginx_login_enabled", "fail2ban_nginx_limit_req_enabled")
+
+
+def _jails(inputs, host):
+    """The jails the wiring turns on for host, by name ('' keys left to the role default are not wired)."""
+    names = {"fail2ban_synapse_enabled": "matrix-synapse", "fail2ban_nginx_login_enabled": "matrix-synapse-nginx",
+             "fail2ban_nginx_limit_req_enabled": "nginx-limit-req"}
+    return sorted(names[k] for k in F2B_KEYS if inputs[host].get(k))
+
+
+def test_fail2ban_bans_at_the_proxy_in_a_split_layout():
+    """Clients connect to the proxy: its jails read nginx's logs; the Synapse host bans nothing of theirs."""
+    inputs = wired_ok(split_layout(fail2ban=["proxy", "syn", "db"]), ADDRESSES, everything=True)
+    assert _jails(inputs, "proxy") == ["matrix-synapse-nginx", "nginx-limit-req"]
+    assert inputs["proxy"]["fail2ban_synapse_enabled"] is False, "no Synapse log on the proxy"
+    assert _jails(inputs, "syn") == [] and inputs["syn"]["fail2ban_synapse_enabled"] is False
+    assert _jails(inputs, "db") == [], "sshd only"
+    # Hosts outside group fail2ban get no fail2ban inputs.
+    inputs = wired_ok(split_layout(fail2ban=["proxy"]), ADDRESSES, everything=True)
+    assert not [k for k in inputs["syn"] if k.startswith("fail2ban_")]
+    assert _jails(inputs, "proxy") == ["matrix-synapse-nginx", "nginx-limit-req"]
+
+
+def test_fail2ban_on_a_single_host_keeps_the_synapse_jail():
+    """One host: the Synapse jail as before, plus the limit_req jail of its nginx; no second login jail."""
+    groups = {g: ["one"] for g in ("postgres", "synapse", "reverse_proxy", "fail2ban")}
+    inputs = wired_ok(groups, everything=True)
+    assert _jails(inputs, "one") == ["matrix-synapse", "nginx-limit-req"]
+    # Without a reverse proxy (clients reach Synapse directly): the Synapse jail only.
+    inputs = wired_ok({"synapse": ["one"], "fail2ban": ["one"]}, everything=True)
+    assert _jails(inputs, "one") == ["matrix-synapse"]
+
+
+def test_a_synapse_host_that_is_also_a_proxy_keeps_its_jail():
+    """syn serves its own clients and those of a second proxy: both hosts ban the clients they see."""
+    groups = split_layout(reverse_proxy=["proxy", "syn"], fail2ban=["proxy", "syn"])
+    inputs = wired_ok(groups, ADDRESSES, everything=True)
+    assert _jails(inputs, "syn") == ["matrix-synapse", "nginx-limit-req"]
+    assert _jails(inputs, "proxy") == ["matrix-synapse-nginx", "nginx-limit-req"]
+
+
+def test_fail2ban_on_synapse_behind_a_proxy_without_it_is_refused():
+    _unused, errors, _unused = wire(split_layout(fail2ban=["syn"]), ADDRESSES)
+    assert errors["syn"] == [
+        "syn is in group fail2ban, but its clients connect through the reverse proxy on proxy, which is not: a ban on "
+        "syn would block nothing. Add proxy to group fail2ban (its jails ban failed logins and rate-limited clients "
+        "there), or set fail2ban_synapse_enabled: false for syn in the inventory to keep only its sshd jail."], errors
+    # The inventory's choice for the Synapse host ends the refusal (and wins).
+    hostvars = dict(ADDRESSES, syn=dict(ADDRESSES["syn"], fail2ban_synapse_enabled=False))
+    inputs = wired_ok(split_layout(fail2ban=["syn"]), hostvars, everything=True)
+    assert "fail2ban_synapse_enabled" not in inputs["syn"]
+
+
+def test_fail2ban_inventory_values_win():
+    hostvars = dict(ADDRESSES, proxy=dict(ADDRESSES["proxy"], fail2ban_nginx_limit_req_enabled=False))
+    inputs = wired_ok(split_layout(fail2ban=["proxy"]), hostvars, everything=True)
+    assert "fail2ban_nginx_limit_req_enabled" not in inputs["proxy"]
+    assert inputs["proxy"]["fail2ban_nginx_login_enabled"] is True
