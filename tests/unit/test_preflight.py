@@ -21,6 +21,8 @@ GOOD_SYNAPSE = {
     "synapse_database_password": "secret",
 }
 GOOD_POSTGRES = {"postgres_synapse_password": "secret"}
+AGE_RECIPIENT = "age1ctfg4jcek0ldas38unj2tm8mgc09zh8u2hz3h59dd2q0a5dsyeysfswld0"
+GOOD_BACKUP = {"backup_age_recipients": [AGE_RECIPIENT]}
 # How ansible-core reports a failed task (or loop item): its message, then where the task is. (The JSON result
 # line that follows is censored for no_log tasks.)
 TASK_FAILED = re.compile(r"^\[ERROR\]: Task failed: (?:\w+ failed: )?(.*?)\nOrigin: ", re.MULTILINE | re.DOTALL)
@@ -82,9 +84,11 @@ def assert_checks_pass(code, output):
     ("synapse", dict(GOOD_SYNAPSE, synapse_memory_mb=2048, synapse_cache_max_memory="1G")),
     ("postgres", GOOD_POSTGRES),
     # The backup role reads no groups: its database is local by default (the wiring says otherwise).
-    ("backup", {}),
-    ("backup", {"backup_database_local": False, "backup_database_host": "10.0.0.21",
-                "backup_database_password": "secret", "backup_rsync_target_host": "backup1"}),
+    ("backup", GOOD_BACKUP),
+    ("backup", dict(GOOD_BACKUP, backup_database_local=False, backup_database_host="10.0.0.21",
+                    backup_database_password="secret", backup_rsync_target_host="backup1")),
+    ("backup", {"backup_allow_unencrypted": True}),
+    ("backup", {"backup_age_recipients": [AGE_RECIPIENT, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB0 admin@laptop"]}),
 ])
 def test_good_input_passes(role, variables):
     assert_checks_pass(*run_preflight(role, variables))
@@ -129,6 +133,23 @@ def test_bad_postgres_input_fails_clearly(variables, expected):
     ({"backup_database_host": "10.0.0.21"}, "backup_database_password is empty"),
     ({"backup_rsync_target_host": "localhost"}, "backup_rsync_target_host names this host (localhost)"),
     ({"backup_keep": 0}, "Set backup_keep"),
+    ({"backup_age_recipients": []}, "backup_age_recipients is empty, so the backups (config.tar.gz holds the signing "
+     "key and every secret, the dump the whole database) would be unencrypted"),
+    ({"backup_age_recipients": [], "backup_allow_unencrypted": False}, "Or set backup_allow_unencrypted: true to keep unencrypted backups"),
+    ({"backup_age_recipients": [AGE_RECIPIENT, "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"]},
+     "backup_age_recipients holds AGE-SECRE..., which is not an age public key"),
+    ({"backup_age_recipients": [AGE_RECIPIENT[:-1]]}, "which is not an age public key"),
+    ({"backup_age_recipients": ["age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uihyxv4m8nqq3svm3mv9wd2nbv"]},
+     "which is not an age public key"),
+    ({"backup_rsync_target_host": "backup1", "backup_offsite_keep": 0}, "Set backup_offsite_keep to 1 or more"),
 ])
 def test_bad_backup_input_fails_clearly(variables, expected):
-    assert_fails_with(*run_preflight("backup", variables), expected)
+    assert_fails_with(*run_preflight("backup", dict(GOOD_BACKUP, **variables)), expected)
+
+
+def test_the_age_private_key_is_not_shown_when_refused():
+    secret = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"
+    code, output = run_preflight("backup", {"backup_age_recipients": [secret]})
+    assert code != 0
+    assert "not an age public key" in failure_message(output)
+    assert "SECRET-KEY-1Q" not in failure_message(output)
