@@ -60,8 +60,7 @@ def _tasks(tasks, where, hidden=False):
         no_log = hidden or _hides(task.get("no_log"))
         if any(key in task for key in ("block", "rescue", "always")):
             for key in ("block", "rescue", "always"):
-                for found in _tasks(task.get(key), where, no_log):
-                    yield found
+                yield from _tasks(task.get(key), where, no_log)
             continue
         arguments = dict((key, value) for key, value in task.items() if key not in NOT_ARGUMENTS)
         yield where, task.get("name", "?"), _secret_names(arguments), no_log
@@ -78,11 +77,9 @@ def _every_task():
         if data and isinstance(data[0], dict) and ("hosts" in data[0] or "ansible.builtin.import_playbook" in data[0]):
             for play in data:
                 for key in ("pre_tasks", "tasks", "post_tasks", "handlers"):
-                    for found in _tasks(play.get(key), where, _hides(play.get("no_log"))):
-                        yield found
+                    yield from _tasks(play.get(key), where, _hides(play.get("no_log")))
         else:
-            for found in _tasks(data, where):
-                yield found
+            yield from _tasks(data, where)
 
 
 def test_every_task_that_handles_a_secret_has_no_log():

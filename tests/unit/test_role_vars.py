@@ -28,12 +28,10 @@ VARS_FILES = sorted(glob.glob(os.path.join(ROOT, "roles", "*", "vars", "*.yml"))
 def _strings(value, path):
     if isinstance(value, dict):
         for key, item in value.items():
-            for found in _strings(item, "%s.%s" % (path, key)):
-                yield found
+            yield from _strings(item, "%s.%s" % (path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            for found in _strings(item, "%s[%d]" % (path, index)):
-                yield found
+            yield from _strings(item, "%s[%d]" % (path, index))
     elif isinstance(value, str):
         yield path, value
 
