@@ -47,8 +47,13 @@ def tar_stream(members, name=NAME, directory=True):
     return buffer
 
 
+def copy_stream(files, name=NAME):
+    """The tar stream of one copy: files ({file name: bytes}) under the copy's directory name."""
+    return tar_stream({"%s/%s" % (name, f): d for f, d in files.items()}, name)
+
+
 def good_stream(name=NAME, extra=None):
-    return tar_stream({"%s/%s" % (name, f): d for f, d in backup_files(extra).items()}, name)
+    return copy_stream(backup_files(extra), name)
 
 
 def listing(directory):
@@ -142,7 +147,7 @@ def test_a_copy_that_does_not_match_its_checksums_is_refused(tmp_path):
     files = backup_files()
     files["database.dump.age"] = b"tampered"
     with pytest.raises(offsite.Refused, match="does not match its checksum"):
-        offsite.receive(str(tmp_path), "put " + NAME, tar_stream({NAME + "/" + f: d for f, d in files.items()}))
+        offsite.receive(str(tmp_path), "put " + NAME, copy_stream(files))
     assert listing(tmp_path) == []
 
 
@@ -150,11 +155,11 @@ def test_a_copy_without_checksums_or_with_unlisted_files_is_refused(tmp_path):
     files = backup_files()
     del files["SHA256SUMS"]
     with pytest.raises(offsite.Refused, match="no SHA256SUMS"):
-        offsite.receive(str(tmp_path), "put " + NAME, tar_stream({NAME + "/" + f: d for f, d in files.items()}))
+        offsite.receive(str(tmp_path), "put " + NAME, copy_stream(files))
     files = backup_files()
     files["extra"] = b"not in SHA256SUMS"
     with pytest.raises(offsite.Refused, match="SHA256SUMS lists"):
-        offsite.receive(str(tmp_path), "put " + NAME, tar_stream({NAME + "/" + f: d for f, d in files.items()}))
+        offsite.receive(str(tmp_path), "put " + NAME, copy_stream(files))
     assert listing(tmp_path) == []
 
 
