@@ -14,6 +14,9 @@ import sys
 
 import pytest
 
+from playbook_cases import Preflight
+from test_preflight import assert_checks_pass, assert_fails_with
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(ROOT, "tests", "unit", "files", "firewall_render.yml")
 BIN = os.path.dirname(sys.executable)
@@ -71,9 +74,9 @@ def test_nft_accepts_the_rules(tmp_path):
     assert check.returncode == 0, check.stderr + out.read_text()
 
 
-def test_good_peer_rules_pass_preflight():
-    from test_preflight import assert_checks_pass, run_preflight
-    assert_checks_pass(*run_preflight("firewall", {"firewall_peer_rules": PEER_RULES}))
+@pytest.mark.ansible_case(Preflight("firewall", {"firewall_peer_rules": PEER_RULES}))
+def test_good_peer_rules_pass_preflight(ansible_result):
+    assert_checks_pass(*ansible_result)
 
 
 @pytest.mark.parametrize("rule, expected", [
@@ -83,6 +86,6 @@ def test_good_peer_rules_pass_preflight():
     ({"name": "two words", "ports": [5432], "sources": []}, "each entry needs name"),
     ({"name": "postgres", "ports": [5432], "sources": "10.0.0.11"}, "sources (a list"),
 ])
-def test_bad_peer_rules_fail_clearly(rule, expected):
-    from test_preflight import assert_fails_with, run_preflight
-    assert_fails_with(*run_preflight("firewall", {"firewall_peer_rules": [rule]}), expected)
+@pytest.mark.ansible_case(lambda rule: Preflight("firewall", {"firewall_peer_rules": [rule]}))
+def test_bad_peer_rules_fail_clearly(ansible_result, rule, expected):
+    assert_fails_with(*ansible_result, expected)

@@ -14,7 +14,8 @@ import base64
 
 import pytest
 
-from test_preflight import assert_fails_with, run_preflight
+from playbook_cases import Preflight
+from test_preflight import assert_fails_with
 from test_restart_and_alerts import render, unit_settings
 
 UNITS = ["matrix-synapse.service.j2", "matrix-synapse-worker@.service.j2"]
@@ -93,8 +94,8 @@ def test_private_ca_is_constrained_to_the_served_names(tmp_path, variables, perm
     {"reverse_proxy_selfsigned_cert_days": 20},
     {"reverse_proxy_selfsigned_renew_days": 0},
 ])
-def test_preflight_refuses_a_ca_that_would_be_replaced_every_run(variables):
-    variables = dict({"reverse_proxy_public_hostname": "matrix.example.com",
-                      "reverse_proxy_server_name": "example.com",
-                      "reverse_proxy_certificate_source": "selfsigned"}, **variables)
-    assert_fails_with(*run_preflight("reverse_proxy", variables), "reverse_proxy_selfsigned_ca_days (")
+@pytest.mark.ansible_case(lambda variables: Preflight("reverse_proxy", dict(
+    {"reverse_proxy_public_hostname": "matrix.example.com", "reverse_proxy_server_name": "example.com",
+     "reverse_proxy_certificate_source": "selfsigned"}, **variables)))
+def test_preflight_refuses_a_ca_that_would_be_replaced_every_run(ansible_result, variables):
+    assert_fails_with(*ansible_result, "reverse_proxy_selfsigned_ca_days (")

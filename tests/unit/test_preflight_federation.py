@@ -2,7 +2,7 @@
 (a file name, a private key, a PEM block whose base64 is no certificate) stops the play with a message naming
 the variable.
 
-Same approach as test_preflight.py (its run_preflight helper): ansible-playbook on the controller with
+Same approach as test_preflight.py (Preflight cases, run in batches): ansible-playbook on the controller with
 `--tags preflight --check`, so only the argument specs and the preflight's checks run (here also
 community.crypto.x509_certificate_info, which the preflight runs on the controller).
 """
@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from test_preflight import GOOD_SYNAPSE, assert_checks_pass, assert_fails_with, run_preflight
+from playbook_cases import Preflight
+from test_preflight import GOOD_SYNAPSE, assert_checks_pass, assert_fails_with
 
 
 def make_ca(name):
@@ -56,8 +57,9 @@ def test_samples_are_what_they_claim():
     # a bundle of two CAs in one item; the role writes one file per certificate
     {"synapse_federation_custom_ca_list": [CA_PEM + OTHER_CA_PEM], "synapse_federation_trust_system_cas": False},
 ])
-def test_federation_cas_pass(variables):
-    assert_checks_pass(*run_preflight("synapse", dict(GOOD_SYNAPSE, **variables)))
+@pytest.mark.ansible_case(lambda variables: Preflight("synapse", dict(GOOD_SYNAPSE, **variables)))
+def test_federation_cas_pass(ansible_result, variables):
+    assert_checks_pass(*ansible_result)
 
 
 @pytest.mark.parametrize("cas, item", [
@@ -66,9 +68,9 @@ def test_federation_cas_pass(variables):
     ([CA_PEM + KEY_PEM], 0),
     (["-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"], 0),
 ])
-def test_bad_federation_cas_fail_clearly(cas, item):
-    assert_fails_with(*run_preflight("synapse", dict(GOOD_SYNAPSE, synapse_federation_custom_ca_list=cas)),
-                      f"synapse_federation_custom_ca_list item {item} is not a CA certificate in PEM")
+@pytest.mark.ansible_case(lambda cas: Preflight("synapse", dict(GOOD_SYNAPSE, synapse_federation_custom_ca_list=cas)))
+def test_bad_federation_cas_fail_clearly(ansible_result, cas, item):
+    assert_fails_with(*ansible_result, f"synapse_federation_custom_ca_list item {item} is not a CA certificate in PEM")
 
 
 @pytest.mark.parametrize("cas, block", [
@@ -76,8 +78,9 @@ def test_bad_federation_cas_fail_clearly(cas, item):
     ([CA_PEM, TRUNCATED_PEM], 1),
     ([CA_PEM + GARBAGE_PEM], 1),
 ])
-def test_pem_shaped_non_certificates_fail_clearly(cas, block):
-    code, output = run_preflight("synapse", dict(GOOD_SYNAPSE, synapse_federation_custom_ca_list=cas))
+@pytest.mark.ansible_case(lambda cas: Preflight("synapse", dict(GOOD_SYNAPSE, synapse_federation_custom_ca_list=cas)))
+def test_pem_shaped_non_certificates_fail_clearly(ansible_result, cas, block):
+    code, output = ansible_result
     assert_fails_with(code, output, "synapse_federation_custom_ca_list: the certificate block starting")
     assert_fails_with(code, output,
                       f"(block {block} of all items, from 0) has the PEM shape but is not an X.509 certificate")
