@@ -1,8 +1,9 @@
 """Unit-test cases that run a playbook, many in one ansible-playbook: each case on an inventory host of its own.
 
 Starting ansible-playbook and loading a role costs about two seconds of CPU, more than checking one case
-does. So the tests that run a playbook (a role's preflight on some input) declare their case with a marker,
-and the cases of many tests run as the hosts of one inventory, in one ansible-playbook:
+does. So the tests that run a playbook (a role's preflight on some input, a role's templates rendered with
+some variables) declare their case with a marker, and the cases of many tests run as the hosts of one
+inventory, in one ansible-playbook:
 
     @pytest.mark.parametrize("variables, expected", [...])
     @pytest.mark.ansible_case(lambda variables: Preflight("synapse", dict(GOOD_SYNAPSE, **variables)))
@@ -22,8 +23,8 @@ form (conftest.py):
   (ansible_connection=local) that holds the case's variables, with up to 8 forks. A host that fails leaves the
   play; the others go on. With pytest-xdist, a group runs once: the results go to a directory the workers
   share, under a lock that a worker needing the group meanwhile waits for.
-- The callback callback_plugins/host_transcripts.py writes each host's task banners, results and error
-  messages apart. Each test reads its own host's output and status (Case.result), as if its case had run
+- The callback callback_plugins/host_transcripts.py writes each host's task banners, results, error messages
+  and facts apart. Each test reads its own host's output and status (Case.result), as if its case had run
   alone: another host's failure cannot make it pass or fail, and a host missing from the run fails the test.
 """
 
@@ -77,8 +78,9 @@ class Case:
         the batch's inventory must hold ({group: {host: variables}}). hostdir is a directory of the host's own."""
         raise NotImplementedError
 
-    def result(self, code, output):
-        """What the test gets, from the host's exit code (0, 2 failed, 4 unreachable) and output."""
+    def result(self, code, output, facts):
+        """What the test gets, from the host's exit code (0, 2 failed, 4 unreachable), output and the facts it
+        set (set_fact)."""
         raise NotImplementedError
 
     def key(self):
@@ -119,8 +121,38 @@ class Preflight(Case):
     def inventory(self, hostdir):
         return self.variables, self.groups, self.peers
 
-    def result(self, code, output):
+    def result(self, code, output, facts):
         return code, output
+
+
+class Render(Case):
+    """Templates of a role rendered with its defaults and constants (tests/unit/files/role_render.yml).
+
+    templates are file names under the role's templates/; variables win over the role's own, as extra
+    variables would; names are variables whose values the test reads. The result is ({template: text},
+    {name: value}).
+    """
+
+    playbook = os.path.join(FILES, "role_render.yml")
+
+    def __init__(self, role, templates, variables=None, names=()):
+        self.role, self.templates, self.variables, self.names = role, list(templates), variables or {}, list(names)
+
+    def identity(self):
+        return [self.role, self.templates, self.variables, self.names]
+
+    def batch(self):
+        return ("render",)
+
+    def inventory(self, hostdir):
+        (hostdir / "variables.json").write_text(json.dumps(self.variables))
+        return {"render_role": self.role, "render_templates": self.templates, "render_vars": self.names,
+                "render_variables_file": str(hostdir / "variables.json")}, [], {}
+
+    def result(self, code, output, facts):
+        if code != 0:
+            raise CaseFailed("%r failed:\n%s" % (self, output))
+        return facts["render_files"], facts["render_values"]
 
 
 class CaseFailed(Exception):
@@ -176,7 +208,7 @@ def run_batch(cases, workdir):
                                  % (case, name, proc.returncode, proc.stdout, proc.stderr))
             host = hosts[name]
             code = 4 if host["unreachable"] else 2 if host["failed"] else 0
-            results.append(case.result(code, host["output"]))
+            results.append(case.result(code, host["output"], host["facts"]))
         except CaseFailed as failure:
             results.append(failure)
     return results

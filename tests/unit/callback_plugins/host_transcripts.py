@@ -2,8 +2,9 @@
 
 tests/unit/playbook_cases.py runs each case on an inventory host of its own and enables this callback
 (ANSIBLE_CALLBACKS_ENABLED=host_transcripts, with HOST_TRANSCRIPTS naming the JSON file to write). At the end
-of the run the file maps each host to {"failed": ..., "unreachable": ..., "output": ...}, where output is what
-ansible-playbook would have printed for that host alone, in the lines the tests read:
+of the run the file maps each host to {"failed": ..., "unreachable": ..., "output": ..., "facts": ...}: facts
+holds what the host's set_fact tasks set, output what ansible-playbook would have printed for that host alone,
+in the lines the tests read:
 
     TASK [homeserver.synapse.synapse : Require synapse_server_name] ***
     [ERROR]: Task failed: Action failed: Set synapse_server_name ...
@@ -26,9 +27,11 @@ import os
 from ansible._internal._display_utils import format_message  # pylint: disable=import-error
 from ansible.plugins.callback import CallbackBase
 
+SET_FACT = ("set_fact", "ansible.builtin.set_fact", "ansible.legacy.set_fact")
+
 
 class CallbackModule(CallbackBase):
-    """Collects each host's task banners, results and error messages; writes them out when the run ends."""
+    """Collects each host's task banners, results, error messages and facts; writes them out when the run ends."""
 
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -38,6 +41,7 @@ class CallbackModule(CallbackBase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._lines = collections.defaultdict(list)
+        self._facts = collections.defaultdict(dict)
         self._banner = {}  # host: the task whose banner it got last
 
     def _write(self, result, line):
@@ -54,6 +58,8 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_ok(self, result):
         self._write(result, "ok: [%s]" % result.host.get_name())
+        if result.task.action in SET_FACT:
+            self._facts[result.host.get_name()].update(result.result.get("ansible_facts", {}))
 
     def v2_runner_on_skipped(self, result):
         self._write(result, "skipping: [%s]" % result.host.get_name())
@@ -80,6 +86,6 @@ class CallbackModule(CallbackBase):
         for host in sorted(stats.processed):
             summary = stats.summarize(host)
             hosts[host] = {"failed": summary["failures"], "unreachable": summary["unreachable"],
-                           "output": "\n".join(self._lines[host]) + "\n"}
+                           "output": "\n".join(self._lines[host]) + "\n", "facts": self._facts[host]}
         with open(os.environ["HOST_TRANSCRIPTS"], "w", encoding="utf-8") as handle:
             json.dump(hosts, handle)
