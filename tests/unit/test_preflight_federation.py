@@ -8,6 +8,7 @@ community.crypto.x509_certificate_info, which the preflight runs on the controll
 """
 
 import datetime
+import hashlib
 
 import pytest
 from cryptography import x509
@@ -18,18 +19,25 @@ from cryptography.x509.oid import NameOID
 from playbook_cases import Preflight
 from test_preflight import GOOD_SYNAPSE, assert_checks_pass, assert_fails_with
 
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
 
 def make_ca(name):
-    """A throw-away self-signed CA certificate in PEM, and its private key in PEM."""
-    key = ec.generate_private_key(ec.SECP256R1())
+    """A throw-away self-signed CA certificate in PEM (valid from today for 30 days), and its private key in PEM.
+
+    The same name gives the same certificate all day (key and serial drawn from the name, deterministic ECDSA):
+    every pytest-xdist worker then plans the same cases, which run once (playbook_cases.py).
+    """
+    seed = int.from_bytes(hashlib.sha256(name.encode()).digest(), "big")
+    key = ec.derive_private_key(seed % (P256_ORDER - 1) + 1, ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    today = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     cert = (x509.CertificateBuilder()
             .subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=30))
+            .serial_number(seed >> 97)  # positive, at most 159 bits
+            .not_valid_before(today).not_valid_after(today + datetime.timedelta(days=30))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+            .sign(key, hashes.SHA256(), ecdsa_deterministic=True))
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
