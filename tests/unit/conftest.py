@@ -41,14 +41,21 @@ def pytest_collection_modifyitems(items):
     plan(items)
 
 
-@pytest.fixture(scope="session")
-def ansible_batches(tmp_path_factory, pytestconfig):
+@pytest.fixture(scope="session", autouse=True)
+def ansible_batches(request, tmp_path_factory):
     """The session's playbook cases and their results, a group at a time, shared by the pytest-xdist workers (whose
-    temporary directories are in the session's)."""
+    temporary directories are in the session's). The groups start running before the first test needs them."""
+    workerinput = getattr(request.config, "workerinput", None)
     base = tmp_path_factory.getbasetemp()
-    shared = (base.parent if hasattr(pytestconfig, "workerinput") else base) / "playbook_cases"
+    shared = (base.parent if workerinput else base) / "playbook_cases"
     shared.mkdir(exist_ok=True)
-    return Batches(tmp_path_factory.mktemp("playbook_cases"), shared)
+    batches = Batches(tmp_path_factory.mktemp("playbook_cases"), shared)
+    if workerinput:
+        batches.prefetch(request.session.items, int(workerinput["workerid"][2:]), workerinput["workercount"])
+    else:
+        batches.prefetch(request.session.items)
+    yield batches
+    batches.stop()
 
 
 @pytest.fixture

@@ -18,11 +18,12 @@ form (conftest.py):
 - When pytest has collected the tests, plan() evaluates every test's marker. A test's group is the Case.group
   of its first case (cases that can run together: same playbook, role and entry point), split into groups
   of at most MAX_CASES cases.
-- The first test of a group that asks for its result (Batches.results) runs the cases of every selected test
-  of the group: one ansible-playbook per batch (Case.batch), each case on a host of its own
-  (ansible_connection=local) that holds the case's variables, with up to 8 forks. A host that fails leaves the
-  play; the others go on. With pytest-xdist, a group runs once: the results go to a directory the workers
-  share, under a lock that a worker needing the group meanwhile waits for.
+- A group runs the cases of every selected test of the group: one ansible-playbook per batch (Case.batch),
+  each case on a host of its own (ansible_connection=local) that holds the case's variables, with up to 8
+  forks. A host that fails leaves the play; the others go on. The groups run in a thread from the start of the
+  session (Batches.prefetch), or when a test asks for a result of a group that has not run (Batches.results).
+  With pytest-xdist, a group runs once: the results go to a directory the workers share, under a lock that a
+  worker needing the group meanwhile waits for.
 - The callback callback_plugins/host_transcripts.py writes each host's task banners, results, error messages
   and facts apart. Each test reads its own host's output and status (Case.result), as if its case had run
   alone: another host's failure cannot make it pass or fail, and a host missing from the run fails the test.
@@ -38,6 +39,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 
 import pytest
 
@@ -226,6 +228,16 @@ def _cases(item):
     return (list(made), True) if isinstance(made, (list, tuple)) else ([made], False)
 
 
+def _groups(items):
+    """{group: [its cases]} of the planned items."""
+    groups = collections.defaultdict(list)
+    for item in items:
+        if PLANNED in item.stash:
+            group, cases, _several = item.stash[PLANNED]
+            groups[group].extend(cases)
+    return groups
+
+
 def plan(items):
     """Evaluate the ansible_case markers of items: each such item gets its cases and a group, the Case.group of
     its first case, split into groups of at most MAX_CASES cases, of even sizes."""
@@ -247,15 +259,19 @@ def plan(items):
 class Batches:
     """The results of the session's cases, by case key, shared by the pytest-xdist workers.
 
-    A planned group runs when the first test of any worker asks for one of its results: that worker holds the
-    group's lock (a file in a directory all workers of the session share) while it runs the group's cases, and
-    writes their results there as JSON. A worker that then needs the group waits for the lock and reads them.
+    A group runs once: the worker that runs it holds the group's lock (a file in a directory all workers of the
+    session share) meanwhile, and writes the results there as JSON; a worker that needs the group then waits for
+    the lock and reads them. Each worker runs groups ahead of its tests, in a thread (prefetch): the largest
+    first, every worker starting with a share of its own, then helping with the others'. A test whose group has
+    not run yet runs it when it asks for a result.
     """
 
     def __init__(self, workdir, shared):
         self._workdir = workdir  # this worker's
         self._shared = shared  # every worker's
         self._results = {}
+        self._prefetching = None
+        self._stop = threading.Event()
 
     def results(self, item):
         """The result of item's planned case (or the list of them, when its marker gave a list)."""
@@ -263,11 +279,31 @@ class Batches:
             pytest.fail("%s uses ansible_result but has no ansible_case marker" % item.nodeid, pytrace=False)
         group, cases, several = item.stash[PLANNED]
         if any(case.key() not in self._results for case in cases):
-            planned = (other.stash.get(PLANNED, (None, (), False)) for other in item.session.items)
-            self._share(group, [case for other_group, other_cases, _several in planned if other_group == group
-                                for case in other_cases])
+            self._share(group, _groups(item.session.items)[group])
         results = self._get(cases)
         return results if several else results[0]
+
+    def prefetch(self, items, worker=0, workers=1):
+        """Run the groups of items in a thread, largest first, this worker's share (worker of workers) first; skip a
+        group another worker is running. stop() ends it."""
+        groups = sorted(_groups(items).items(), key=lambda group: -len(group[1]))
+        others = [group for number, group in enumerate(groups) if number % workers != worker]
+        order = groups[worker::workers] + others
+
+        def run():
+            for name, cases in order:
+                if self._stop.is_set():
+                    break
+                self._share(name, cases, wait=False)
+
+        self._prefetching = threading.Thread(target=run, name="prefetch", daemon=True)
+        self._prefetching.start()
+
+    def stop(self):
+        """Let the prefetching thread finish the group it runs (when the session ends early), and run no other."""
+        self._stop.set()
+        if self._prefetching:
+            self._prefetching.join()
 
     def run(self, cases, name):
         """The results of cases, run at once (in as few ansible-playbooks as their batches allow), under name."""
@@ -281,11 +317,15 @@ class Batches:
                 pytest.fail(result["failure"], pytrace=False)
         return [result["result"] for result in results]
 
-    def _share(self, name, cases):
-        """Read the results of cases from the shared file of name; run those it lacks and add them first."""
+    def _share(self, name, cases, wait=True):
+        """Read the results of cases from the shared file of name; run those it lacks and add them first. Without
+        wait, do nothing while another thread or worker holds the lock of name."""
         done = self._shared / (name + ".json")
         with open(self._shared / (name + ".lock"), "w", encoding="utf-8") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)  # released at close
+            except BlockingIOError:
+                return
             results = json.loads(done.read_text()) if done.exists() else {}
             missing = [case for case in cases if case.key() not in results]
             if missing:
