@@ -1,10 +1,11 @@
 """Brute force where clients connect, and Grafana's allowlist (issue #16, items 3 and 4).
 
 The reverse proxy's vhost rendered by ansible-playbook from the role's own template, defaults and constants
-(tests/unit/files/role_render.yml): limit_req on the login and registration endpoints, in front of the worker
-routes, 429 and logged at level error; Grafana's wired location with allow/deny. The fail2ban jails rendered
-from the wiring's inputs. The nginx filters (the role's matrix-synapse-nginx, Debian's nginx-limit-req) run
-through the real fail2ban-regex against nginx log lines in the format the proxy writes (Debian's nginx).
+(tests/unit/files/role_render.yml: Render cases of playbook_cases.py): limit_req on the login and registration
+endpoints, in front of the worker routes, 429 and logged at level error; Grafana's wired location with
+allow/deny. The fail2ban jails rendered from the wiring's inputs. The nginx filters (the role's
+matrix-synapse-nginx, Debian's nginx-limit-req) run through the real fail2ban-regex against nginx log lines in
+the format the proxy writes (Debian's nginx).
 nginx -t itself runs in molecule (the role validates the vhost before it goes live).
 """
 
@@ -17,7 +18,7 @@ import subprocess
 import pytest
 import yaml
 
-from test_restart_and_alerts import render
+from playbook_cases import Render
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "tests", "unit", "files", "fail2ban")
@@ -31,9 +32,9 @@ BASE = {"reverse_proxy_public_hostname": "matrix.example.com", "__reverse_proxy_
 CLIENT_READER = [{"name": "generic1", "type": "client_reader", "port": 8101}]
 
 
-def vhost(tmp_path, **variables):
-    files, _unused = render(tmp_path, "reverse_proxy", [VHOST], dict(BASE, **variables))
-    return files[VHOST]
+def vhost(**variables):
+    """The case of the vhost rendered with BASE and variables."""
+    return Render("reverse_proxy", [VHOST], dict(BASE, **variables))
 
 
 def tls_server(text):
@@ -66,13 +67,12 @@ NOT_LIMITED = ["/_matrix/client/v3/sync", "/_matrix/client/v3/login/sso/redirect
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
-    """The vhost with the defaults, with a client_reader worker, and with the limit off."""
-    return {
-        "main": vhost(tmp_path_factory.mktemp("main")),
-        "workers": vhost(tmp_path_factory.mktemp("workers"), reverse_proxy_synapse_workers=CLIENT_READER),
-        "off": vhost(tmp_path_factory.mktemp("off"), reverse_proxy_login_limit_enabled=False),
-    }
+def rendered(ansible_batches):
+    """The vhost with the defaults, with a client_reader worker, and with the limit off (one ansible-playbook)."""
+    layouts = {"main": vhost(), "workers": vhost(reverse_proxy_synapse_workers=CLIENT_READER),
+               "off": vhost(reverse_proxy_login_limit_enabled=False)}
+    results = ansible_batches.run(list(layouts.values()), "vhosts")
+    return {layout: files[VHOST] for layout, (files, _unused) in zip(layouts, results)}
 
 
 def test_the_zone_is_per_client_address_at_the_documented_rate(rendered):
@@ -130,11 +130,13 @@ def test_the_limit_can_be_turned_off(rendered):
     assert body.strip() == "proxy_pass http://homeserver_synapse;"
 
 
-def test_grafana_location_allows_the_wired_sources_only(tmp_path):
-    wired = [{"path": "/grafana/", "proxy_pass": "http://10.0.0.41:3000", "websocket": True,
-              "allow": ["127.0.0.1", "::1", "192.0.2.0/24"]}]
-    extra = [{"path": "/stats/", "proxy_pass": "http://127.0.0.1:3001"}]
-    found = dict(locations(vhost(tmp_path, reverse_proxy_wired_locations=wired, reverse_proxy_extra_locations=extra)))
+@pytest.mark.ansible_case(vhost(
+    reverse_proxy_wired_locations=[{"path": "/grafana/", "proxy_pass": "http://10.0.0.41:3000", "websocket": True,
+                                    "allow": ["127.0.0.1", "::1", "192.0.2.0/24"]}],
+    reverse_proxy_extra_locations=[{"path": "/stats/", "proxy_pass": "http://127.0.0.1:3001"}]))
+def test_grafana_location_allows_the_wired_sources_only(ansible_result):
+    files, _unused = ansible_result
+    found = dict(locations(files[VHOST]))
     lines = [line.strip() for line in found["/grafana/"].splitlines()]
     # allow/deny before anything is proxied; nginx checks them in order, the first match decides.
     assert lines[:4] == ["allow 127.0.0.1;", "allow ::1;", "allow 192.0.2.0/24;", "deny all;"], lines
@@ -143,24 +145,28 @@ def test_grafana_location_allows_the_wired_sources_only(tmp_path):
     assert "deny" not in found["/stats/"]
 
 
-def test_grafana_location_with_an_empty_allow_list_denies_everyone(tmp_path):
-    wired = [{"path": "/grafana/", "proxy_pass": "http://127.0.0.1:3000", "allow": []}]
-    found = dict(locations(vhost(tmp_path, reverse_proxy_wired_locations=wired)))
+@pytest.mark.ansible_case(vhost(
+    reverse_proxy_wired_locations=[{"path": "/grafana/", "proxy_pass": "http://127.0.0.1:3000", "allow": []}]))
+def test_grafana_location_with_an_empty_allow_list_denies_everyone(ansible_result):
+    files, _unused = ansible_result
+    found = dict(locations(files[VHOST]))
     assert [line.strip() for line in found["/grafana/"].splitlines()][0] == "deny all;"
 
 
 # fail2ban: the jails the wiring turns on, rendered.
 
-def jails(tmp_path, **variables):
-    files, _unused = render(tmp_path, "fail2ban", ["homeserver.local.j2"], variables)
+def jails(rendered):
+    """The jails of a rendered homeserver.local (a Render of the fail2ban role's)."""
+    files, _unused = rendered
     parser = configparser.ConfigParser(interpolation=None)
     parser.read_string(files["homeserver.local.j2"])
     return parser
 
 
-def test_proxy_jails_read_nginx_logs_and_ban_the_matrix_ports(tmp_path):
-    parser = jails(tmp_path, fail2ban_synapse_enabled=False, fail2ban_nginx_login_enabled=True,
-                   fail2ban_nginx_limit_req_enabled=True)
+@pytest.mark.ansible_case(Render("fail2ban", ["homeserver.local.j2"], {
+    "fail2ban_synapse_enabled": False, "fail2ban_nginx_login_enabled": True, "fail2ban_nginx_limit_req_enabled": True}))
+def test_proxy_jails_read_nginx_logs_and_ban_the_matrix_ports(ansible_result):
+    parser = jails(ansible_result)
     assert parser["matrix-synapse"]["enabled"] == "false"
     login, limit = parser["matrix-synapse-nginx"], parser["nginx-limit-req"]
     assert (login["enabled"], login["filter"], login["logpath"]) == ("true", "matrix-synapse-nginx",
@@ -169,8 +175,9 @@ def test_proxy_jails_read_nginx_logs_and_ban_the_matrix_ports(tmp_path):
     assert (limit["enabled"], limit["logpath"], limit["port"]) == ("true", "/var/log/nginx/error.log", "http,https,8448")
 
 
-def test_role_defaults_keep_the_single_host_jails(tmp_path):
-    parser = jails(tmp_path)
+@pytest.mark.ansible_case(Render("fail2ban", ["homeserver.local.j2"]))
+def test_role_defaults_keep_the_single_host_jails(ansible_result):
+    parser = jails(ansible_result)
     assert [s for s in parser.sections() if parser[s].get("enabled") == "true"] == ["sshd", "matrix-synapse"]
 
 

@@ -1,23 +1,21 @@
 """The firewall role's rules file: per-peer rules open a port to the listed sources only.
 
-Renders roles/firewall/templates/homeserver-firewall.nft.j2 with ansible-playbook (the role's defaults and
-vars; extra variables given with -e, which beat vars_files), then checks the text and, where nft is
-installed, parses it with `nft -c` (the check the role's validate: runs).
+Renders roles/firewall/templates/homeserver-firewall.nft.j2 with ansible-playbook (a Render case of
+playbook_cases.py: the role's defaults and vars, the case's variables over them), then checks the text and,
+where nft is installed, parses it with `nft -c` (the check the role's validate: runs).
 """
 
-import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PLAYBOOK = os.path.join(ROOT, "tests", "unit", "files", "firewall_render.yml")
-BIN = os.path.dirname(sys.executable)
+from playbook_cases import Preflight, Render
+from test_preflight import assert_checks_pass, assert_fails_with
 
+TEMPLATE = "homeserver-firewall.nft.j2"
 PEER_RULES = [
     {"name": "postgres", "ports": [5432], "sources": ["10.0.0.11", "10.0.0.12"]},
     {"name": "metrics", "ports": [9187, 9100, 9100], "sources": ["10.0.0.41", "fd00::41"]},
@@ -25,25 +23,18 @@ PEER_RULES = [
 ]
 
 
-def render(tmp_path, variables):
-    out = tmp_path / "homeserver-firewall.nft"
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
-    proc = subprocess.run(
-        [os.path.join(BIN, "ansible-playbook"), PLAYBOOK, "-e", json.dumps(dict(variables, firewall_output=str(out)))],
-        env=env, capture_output=True, text=True, timeout=180, check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out
+def rules_file(variables):
+    """The case of the rules file rendered with variables."""
+    return Render("firewall", [TEMPLATE], variables)
 
 
 def rule_lines(text):
     return [" ".join(line.split()) for line in text.splitlines() if "saddr" in line]
 
 
-def test_peer_rules_open_ports_to_their_sources_only(tmp_path):
-    text = render(tmp_path, {"firewall_peer_rules": PEER_RULES}).read_text()
+@pytest.mark.ansible_case(rules_file({"firewall_peer_rules": PEER_RULES}))
+def test_peer_rules_open_ports_to_their_sources_only(ansible_result):
+    text = ansible_result[0][TEMPLATE]
     assert rule_lines(text) == [
         'ip saddr { 10.0.0.11, 10.0.0.12 } tcp dport { 5432 } accept comment "postgres"',
         'ip saddr { 10.0.0.41 } tcp dport { 9100, 9187 } accept comment "metrics"',
@@ -56,14 +47,17 @@ def test_peer_rules_open_ports_to_their_sources_only(tmp_path):
     assert text.index("policy drop") < text.index('comment "postgres"')
 
 
-def test_no_peer_rules_renders_no_source_rule(tmp_path):
-    assert rule_lines(render(tmp_path, {}).read_text()) == []
+@pytest.mark.ansible_case(rules_file({}))
+def test_no_peer_rules_renders_no_source_rule(ansible_result):
+    assert rule_lines(ansible_result[0][TEMPLATE]) == []
 
 
 @pytest.mark.skipif(shutil.which("nft") is None, reason="nft is not installed")
-def test_nft_accepts_the_rules(tmp_path):
-    out = render(tmp_path, {"firewall_peer_rules": PEER_RULES + [
-        {"name": "redis", "ports": [6379], "sources": ["10.0.0.0/24", "10.0.0.11"]}]})
+@pytest.mark.ansible_case(rules_file({"firewall_peer_rules": PEER_RULES + [
+    {"name": "redis", "ports": [6379], "sources": ["10.0.0.0/24", "10.0.0.11"]}]}))
+def test_nft_accepts_the_rules(ansible_result, tmp_path):
+    out = tmp_path / "homeserver-firewall.nft"
+    out.write_text(ansible_result[0][TEMPLATE])
     probe = subprocess.run(["nft", "-c", "-f", os.devnull], capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         pytest.skip(f"nft -c cannot run here: {probe.stderr.strip()}")
@@ -71,9 +65,9 @@ def test_nft_accepts_the_rules(tmp_path):
     assert check.returncode == 0, check.stderr + out.read_text()
 
 
-def test_good_peer_rules_pass_preflight():
-    from test_preflight import assert_checks_pass, run_preflight
-    assert_checks_pass(*run_preflight("firewall", {"firewall_peer_rules": PEER_RULES}))
+@pytest.mark.ansible_case(Preflight("firewall", {"firewall_peer_rules": PEER_RULES}))
+def test_good_peer_rules_pass_preflight(ansible_result):
+    assert_checks_pass(*ansible_result)
 
 
 @pytest.mark.parametrize("rule, expected", [
@@ -83,6 +77,6 @@ def test_good_peer_rules_pass_preflight():
     ({"name": "two words", "ports": [5432], "sources": []}, "each entry needs name"),
     ({"name": "postgres", "ports": [5432], "sources": "10.0.0.11"}, "sources (a list"),
 ])
-def test_bad_peer_rules_fail_clearly(rule, expected):
-    from test_preflight import assert_fails_with, run_preflight
-    assert_fails_with(*run_preflight("firewall", {"firewall_peer_rules": [rule]}), expected)
+@pytest.mark.ansible_case(lambda rule: Preflight("firewall", {"firewall_peer_rules": [rule]}))
+def test_bad_peer_rules_fail_clearly(ansible_result, rule, expected):
+    assert_fails_with(*ansible_result, expected)

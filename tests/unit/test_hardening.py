@@ -6,27 +6,31 @@
 - coturn answers STUN without the RFC 5780 and RFC 3489 attributes that make it an amplifier.
 - The reverse proxy's private CA is name-constrained to the names its server certificate carries.
 
-Rendered with tests/unit/files/role_render.yml (the roles' own defaults and constants), as in
-test_restart_and_alerts.py; the molecule scenarios check the same on running systems (default, workers, edge).
+Rendered with tests/unit/files/role_render.yml (the roles' own defaults and constants: Render cases, run in
+batches), as in test_restart_and_alerts.py; the molecule scenarios check the same on running systems (default,
+workers, edge).
 """
 
 import base64
 
 import pytest
 
-from test_preflight import assert_fails_with, run_preflight
-from test_restart_and_alerts import render, unit_settings
+from playbook_cases import Preflight, Render
+from test_preflight import assert_fails_with
+from test_restart_and_alerts import unit_settings
 
 UNITS = ["matrix-synapse.service.j2", "matrix-synapse-worker@.service.j2"]
 
 
-def synapse_units(tmp_path, variables=None):
-    files, _unused = render(tmp_path, "synapse", UNITS, variables)
+def services(rendered):
+    """The [Service] sections of Synapse's rendered units (a Render of UNITS)."""
+    files, _unused = rendered
     return [unit_settings(files[name])["Service"] for name in UNITS]
 
 
-def test_synapse_units_have_the_hardened_sandbox(tmp_path):
-    for service in synapse_units(tmp_path):
+@pytest.mark.ansible_case(Render("synapse", UNITS))
+def test_synapse_units_have_the_hardened_sandbox(ansible_result):
+    for service in services(ansible_result):
         assert service["SystemCallArchitectures"] == ["native"]
         # An allow list, then the groups taken out of it (systemd applies them in order).
         assert service["SystemCallFilter"] == ["@system-service", "~@privileged @resources @obsolete"]
@@ -45,21 +49,24 @@ def test_synapse_units_have_the_hardened_sandbox(tmp_path):
         assert service["Environment"] == ["LD_PRELOAD=libjemalloc.so.2"]
 
 
-def test_synapse_units_keep_proc_stat_for_the_metrics(tmp_path):
-    for service in synapse_units(tmp_path, {"synapse_metrics_enabled": True}):
+@pytest.mark.ansible_case(Render("synapse", UNITS, {"synapse_metrics_enabled": True}))
+def test_synapse_units_keep_proc_stat_for_the_metrics(ansible_result):
+    for service in services(ansible_result):
         assert service["ProcSubset"] == ["all"]
         assert service["ProtectProc"] == ["invisible"]
 
 
-def test_synapse_units_without_hardening(tmp_path):
-    for service in synapse_units(tmp_path, {"synapse_systemd_hardening": False}):
+@pytest.mark.ansible_case(Render("synapse", UNITS, {"synapse_systemd_hardening": False}))
+def test_synapse_units_without_hardening(ansible_result):
+    for service in services(ansible_result):
         assert not {"SystemCallFilter", "ProtectProc", "ProcSubset", "RemoveIPC"} & set(service)
 
 
-def test_coturn_answers_stun_without_amplification(tmp_path):
-    variables = {"coturn_realm": "example.com", "__coturn_tls": False,
-                 "__coturn_secret": {"content": base64.b64encode(b"secret").decode()}}
-    files, _unused = render(tmp_path, "coturn", ["turnserver.conf.j2"], variables)
+@pytest.mark.ansible_case(Render("coturn", ["turnserver.conf.j2"], {
+    "coturn_realm": "example.com", "__coturn_tls": False,
+    "__coturn_secret": {"content": base64.b64encode(b"secret").decode()}}))
+def test_coturn_answers_stun_without_amplification(ansible_result):
+    files, _unused = ansible_result
     lines = [line.strip() for line in files["turnserver.conf.j2"].splitlines()]
     for option in ("no-rfc5780", "no-stun-backward-compatibility", "response-origin-only-with-rfc5780"):
         assert lines.count(option) == 1, option
@@ -72,13 +79,13 @@ def test_coturn_answers_stun_without_amplification(tmp_path):
      ["DNS:matrix.example.com", "DNS:example.com", "IP:127.0.0.1/32", "IP:2001:db8::1/128", "DNS:localhost",
       "IP:10.0.0.0/8"]),
 ])
-def test_private_ca_is_constrained_to_the_served_names(tmp_path, variables, permitted):
-    variables = dict({"reverse_proxy_public_hostname": "matrix.example.com",
-                      "reverse_proxy_server_name": "example.com"}, **variables)
-    _unused, values = render(tmp_path, "reverse_proxy", [], variables,
-                             ["__reverse_proxy_selfsigned_ca_permitted", "__reverse_proxy_selfsigned_names",
-                              "reverse_proxy_selfsigned_ca_days", "reverse_proxy_selfsigned_cert_days",
-                              "reverse_proxy_selfsigned_renew_days"])
+@pytest.mark.ansible_case(lambda variables: Render(
+    "reverse_proxy", [], dict({"reverse_proxy_public_hostname": "matrix.example.com",
+                               "reverse_proxy_server_name": "example.com"}, **variables),
+    ["__reverse_proxy_selfsigned_ca_permitted", "__reverse_proxy_selfsigned_names", "reverse_proxy_selfsigned_ca_days",
+     "reverse_proxy_selfsigned_cert_days", "reverse_proxy_selfsigned_renew_days"]))
+def test_private_ca_is_constrained_to_the_served_names(ansible_result, variables, permitted):
+    _unused, values = ansible_result
     assert values["__reverse_proxy_selfsigned_ca_permitted"] == permitted
     # every name the server certificate carries is inside the constraints, one for one
     assert len(values["__reverse_proxy_selfsigned_names"]) == len(permitted)
@@ -93,8 +100,8 @@ def test_private_ca_is_constrained_to_the_served_names(tmp_path, variables, perm
     {"reverse_proxy_selfsigned_cert_days": 20},
     {"reverse_proxy_selfsigned_renew_days": 0},
 ])
-def test_preflight_refuses_a_ca_that_would_be_replaced_every_run(variables):
-    variables = dict({"reverse_proxy_public_hostname": "matrix.example.com",
-                      "reverse_proxy_server_name": "example.com",
-                      "reverse_proxy_certificate_source": "selfsigned"}, **variables)
-    assert_fails_with(*run_preflight("reverse_proxy", variables), "reverse_proxy_selfsigned_ca_days (")
+@pytest.mark.ansible_case(lambda variables: Preflight("reverse_proxy", dict(
+    {"reverse_proxy_public_hostname": "matrix.example.com", "reverse_proxy_server_name": "example.com",
+     "reverse_proxy_certificate_source": "selfsigned"}, **variables)))
+def test_preflight_refuses_a_ca_that_would_be_replaced_every_run(ansible_result, variables):
+    assert_fails_with(*ansible_result, "reverse_proxy_selfsigned_ca_days (")

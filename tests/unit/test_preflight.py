@@ -1,20 +1,16 @@
 """Bad input stops a play in preflight, with a message naming the variable to set.
 
-Each case runs ansible-playbook on the controller with `--tags preflight --check`, so only the argument
-spec validation and the preflight asserts run: nothing can be installed even when a check is missing.
+Each case runs ansible-playbook on the controller with `--tags preflight --check` (tests/unit/files/preflight.yml),
+so only the argument spec validation and the preflight asserts run: nothing can be installed even when a check
+is missing. The cases of many tests run in one ansible-playbook, each on an inventory host of its own
+(playbook_cases.py): a test declares its case with the ansible_case marker and reads its own host's output.
 """
 
-import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PLAYBOOK = os.path.join(ROOT, "tests", "unit", "files", "preflight.yml")
-BIN = os.path.dirname(sys.executable)
+from playbook_cases import Preflight
 
 GOOD_SYNAPSE = {
     "synapse_server_name": "example.com",
@@ -24,24 +20,8 @@ GOOD_POSTGRES = {"postgres_synapse_password": "secret"}
 AGE_RECIPIENT = "age1ctfg4jcek0ldas38unj2tm8mgc09zh8u2hz3h59dd2q0a5dsyeysfswld0"
 GOOD_BACKUP = {"backup_age_recipients": [AGE_RECIPIENT]}
 # How ansible-core reports a failed task (or loop item): its message, then where the task is. (The JSON result
-# line that follows is censored for no_log tasks.)
+# line that follows is censored for no_log tasks; the message is not.)
 TASK_FAILED = re.compile(r"^\[ERROR\]: Task failed: (?:\w+ failed: )?(.*?)\nOrigin: ", re.MULTILINE | re.DOTALL)
-COLOR = re.compile(r"\x1b\[[0-9;]*m")  # make exports ANSIBLE_FORCE_COLOR, which wins over ANSIBLE_NOCOLOR
-
-
-def run_preflight(role, extra):
-    env = dict(os.environ)
-    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, ".cache", "collections")
-    env["ANSIBLE_NOCOLOR"] = "1"
-    env["ANSIBLE_LOCALHOST_WARNING"] = "false"
-    env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
-    variables = dict(extra, preflight_role=role)
-    proc = subprocess.run(
-        [os.path.join(BIN, "ansible-playbook"), PLAYBOOK, "--check", "--tags", "preflight",
-         "-e", json.dumps(variables)],
-        env=env, capture_output=True, text=True, timeout=180, check=False,
-    )
-    return proc.returncode, proc.stdout + proc.stderr
 
 
 def failure_message(output):
@@ -51,7 +31,7 @@ def failure_message(output):
     assertion's condition and (for an argument spec) every option's description, so text found there proves
     nothing about the message.
     """
-    messages = TASK_FAILED.findall(COLOR.sub("", output))
+    messages = TASK_FAILED.findall(output)
     assert messages, "no failed task in the output:\n" + output
     return " ".join(" ".join(messages).split())
 
@@ -71,10 +51,9 @@ ROLE_TASK = re.compile(r"^TASK \[homeserver\.synapse\.\w+ : (.*?)\] \**$", re.MU
 def assert_checks_pass(code, output):
     """The play passed, and its checks really ran (a tag mistake would skip them all and pass)."""
     assert code == 0, output
-    plain = COLOR.sub("", output)
-    assert "Validating arguments against arg spec" in plain, output
+    assert "Validating arguments against arg spec" in output, output
     # The tasks tagged 'always' run even when no preflight task matched the tag: one more role task must have.
-    assert [name for name in ROLE_TASK.findall(plain) if not ALWAYS.match(name)], output
+    assert [name for name in ROLE_TASK.findall(output) if not ALWAYS.match(name)], output
 
 
 @pytest.mark.parametrize("role, variables", [
@@ -90,8 +69,9 @@ def assert_checks_pass(code, output):
     ("backup", {"backup_allow_unencrypted": True}),
     ("backup", {"backup_age_recipients": [AGE_RECIPIENT, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB0 admin@laptop"]}),
 ])
-def test_good_input_passes(role, variables):
-    assert_checks_pass(*run_preflight(role, variables))
+@pytest.mark.ansible_case.with_args(Preflight)  # Preflight(role, variables)
+def test_good_input_passes(ansible_result, role, variables):
+    assert_checks_pass(*ansible_result)
 
 
 @pytest.mark.parametrize("variables, expected", [
@@ -111,8 +91,9 @@ def test_good_input_passes(role, variables):
      "synapse_cache_target_memory (1G) must be below synapse_cache_max_memory (512M)"),
     ({"synapse_cache_min_ttl": "soon"}, "synapse_cache_min_ttl 'soon' is not a duration"),
 ])
-def test_bad_synapse_input_fails_clearly(variables, expected):
-    assert_fails_with(*run_preflight("synapse", dict(GOOD_SYNAPSE, **variables)), expected)
+@pytest.mark.ansible_case(lambda variables: Preflight("synapse", dict(GOOD_SYNAPSE, **variables)))
+def test_bad_synapse_input_fails_clearly(ansible_result, variables, expected):
+    assert_fails_with(*ansible_result, expected)
 
 
 @pytest.mark.parametrize("variables, expected", [
@@ -122,8 +103,9 @@ def test_bad_synapse_input_fails_clearly(variables, expected):
     ({"postgres_port": "five"}, "argument 'postgres_port' is of type str"),
     ({"postgres_version": "13"}, "needs PostgreSQL 14"),
 ])
-def test_bad_postgres_input_fails_clearly(variables, expected):
-    assert_fails_with(*run_preflight("postgres", dict(GOOD_POSTGRES, **variables)), expected)
+@pytest.mark.ansible_case(lambda variables: Preflight("postgres", dict(GOOD_POSTGRES, **variables)))
+def test_bad_postgres_input_fails_clearly(ansible_result, variables, expected):
+    assert_fails_with(*ansible_result, expected)
 
 
 @pytest.mark.parametrize("variables, expected", [
@@ -143,13 +125,19 @@ def test_bad_postgres_input_fails_clearly(variables, expected):
      "which is not an age public key"),
     ({"backup_rsync_target_host": "backup1", "backup_offsite_keep": 0}, "Set backup_offsite_keep to 1 or more"),
 ])
-def test_bad_backup_input_fails_clearly(variables, expected):
-    assert_fails_with(*run_preflight("backup", dict(GOOD_BACKUP, **variables)), expected)
+@pytest.mark.ansible_case(lambda variables: Preflight(
+    # Where the rsync target is localhost, so is the host the checks run on (they compare it to inventory_hostname).
+    "backup", dict(GOOD_BACKUP, **variables), host="localhost" if "localhost" in variables.values() else None))
+def test_bad_backup_input_fails_clearly(ansible_result, variables, expected):
+    assert_fails_with(*ansible_result, expected)
 
 
-def test_the_age_private_key_is_not_shown_when_refused():
-    secret = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"
-    code, output = run_preflight("backup", {"backup_age_recipients": [secret]})
+AGE_SECRET_KEY = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"
+
+
+@pytest.mark.ansible_case(Preflight("backup", {"backup_age_recipients": [AGE_SECRET_KEY]}))
+def test_the_age_private_key_is_not_shown_when_refused(ansible_result):
+    code, output = ansible_result
     assert code != 0
     assert "not an age public key" in failure_message(output)
     assert "SECRET-KEY-1Q" not in failure_message(output)

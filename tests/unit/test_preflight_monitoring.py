@@ -5,43 +5,20 @@ with a small inventory where a case needs hosts. Which hosts Prometheus can reac
 (test_site_wiring.py); here the shape of the targets it hands the role.
 """
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
+from playbook_cases import Preflight
 from test_preflight import assert_checks_pass, assert_fails_with
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PLAYBOOK = os.path.join(ROOT, "tests", "unit", "files", "preflight.yml")
-BIN = os.path.dirname(sys.executable)
 
-# localhost is the Prometheus host; synapse1 a remote Synapse host known only from the inventory.
-INVENTORY = """\
-[monitoring]
-localhost ansible_connection=local ansible_python_interpreter={python}
-
-[synapse]
-synapse1 monitoring_exporter_listen_address=10.0.0.5 {synapse_vars}
-"""
-
-
-def run_preflight(extra, tmp_path, synapse_vars=None, role="monitoring", entry_point="main"):
-    env = dict(os.environ)
-    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, ".cache", "collections")
-    env["ANSIBLE_NOCOLOR"] = "1"
-    env["ANSIBLE_LOCALHOST_WARNING"] = "false"
-    env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
-    command = [os.path.join(BIN, "ansible-playbook"), PLAYBOOK, "--check", "--tags", "preflight",
-               "-e", json.dumps(dict(extra, preflight_role=role, preflight_entry_point=entry_point))]
-    if synapse_vars is not None:
-        inventory = tmp_path / "hosts.ini"
-        inventory.write_text(INVENTORY.format(python=sys.executable, synapse_vars=synapse_vars))
-        command += ["-i", str(inventory)]
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180, check=False)
-    return proc.returncode, proc.stdout + proc.stderr
+def preflight(variables, synapse_vars=None, role="monitoring", entry_point="main"):
+    """A case of this module. With synapse_vars (more variables of synapse1, as 'name=value' pairs), its host is
+    the Prometheus host (group monitoring) of an inventory where synapse1 is a remote Synapse host."""
+    if synapse_vars is None:
+        return Preflight(role, variables, entry_point)
+    pairs = ["monitoring_exporter_listen_address=10.0.0.5"] + synapse_vars.split()
+    synapse1 = dict(pair.split("=", 1) for pair in pairs)
+    return Preflight(role, variables, entry_point, groups=["monitoring"], peers={"synapse": {"synapse1": synapse1}})
 
 
 @pytest.mark.parametrize("variables, synapse_vars", [
@@ -55,8 +32,9 @@ def run_preflight(extra, tmp_path, synapse_vars=None, role="monitoring", entry_p
          "metrics_path": "/_synapse/metrics", "labels": {"process": "generic1", "process_type": "generic_worker"}}]},
      None),
 ])
-def test_good_input_passes(variables, synapse_vars, tmp_path):
-    assert_checks_pass(*run_preflight(variables, tmp_path, synapse_vars))
+@pytest.mark.ansible_case.with_args(preflight)
+def test_good_input_passes(ansible_result, variables, synapse_vars):
+    assert_checks_pass(*ansible_result)
 
 
 @pytest.mark.parametrize("variables, synapse_vars, expected", [
@@ -74,8 +52,9 @@ def test_good_input_passes(variables, synapse_vars, tmp_path):
      "monitoring_alertmanager_smtp_smarthost (host:port)"),
     ({"monitoring_prometheus_port": "ninety"}, None, "argument 'monitoring_prometheus_port' is of type str"),
 ])
-def test_bad_input_fails_clearly(variables, synapse_vars, expected, tmp_path):
-    assert_fails_with(*run_preflight(variables, tmp_path, synapse_vars), expected)
+@pytest.mark.ansible_case.with_args(preflight)
+def test_bad_input_fails_clearly(ansible_result, variables, synapse_vars, expected):
+    assert_fails_with(*ansible_result, expected)
 
 
 GOOD_SYNAPSE = {"synapse_server_name": "example.com", "synapse_database_password": "secret",
@@ -89,8 +68,9 @@ GOOD_SYNAPSE = {"synapse_server_name": "example.com", "synapse_database_password
     ({"synapse_metrics_port": 70000}, "synapse_metrics_port ('70000')"),
     ({"synapse_metrics_bind_address": "metrics.example.com"}, "synapse_metrics_bind_address ('metrics.example.com')"),
 ])
-def test_synapse_metrics_listener_input(variables, expected, tmp_path):
-    code, output = run_preflight(dict(GOOD_SYNAPSE, **variables), tmp_path, role="synapse")
+@pytest.mark.ansible_case(lambda variables: preflight(dict(GOOD_SYNAPSE, **variables), role="synapse"))
+def test_synapse_metrics_listener_input(ansible_result, variables, expected):
+    code, output = ansible_result
     if expected is None:
         assert_checks_pass(code, output)
     else:
@@ -106,17 +86,22 @@ def test_synapse_metrics_listener_input(variables, expected, tmp_path):
     ({"monitoring_grafana_http_addr": "grafana.lan"}, "monitoring_grafana_http_addr ('grafana.lan') must be an IP"),
     ({"monitoring_grafana_http_port": "three thousand"}, "argument 'monitoring_grafana_http_port' is of type str"),
 ])
-def test_grafana_entry_point_checks_its_input(variables, expected, tmp_path):
+@pytest.mark.ansible_case(lambda variables: preflight(variables, entry_point="grafana"))
+def test_grafana_entry_point_checks_its_input(ansible_result, variables, expected):
     """tasks_from: grafana has its own argument spec and preflight."""
-    code, output = run_preflight(variables, tmp_path, entry_point="grafana")
+    code, output = ansible_result
     if expected is None:
         assert_checks_pass(code, output)
     else:
         assert_fails_with(code, output, expected)
 
 
-def test_exporters_entry_point_checks_its_input(tmp_path):
-    code, output = run_preflight({"monitoring_nginx_exporter_enabled": True}, tmp_path, entry_point="exporters")
-    assert_fails_with(code, output, "the nginx exporter needs nginx's stub_status port")
-    assert_checks_pass(*run_preflight({"monitoring_nginx_exporter_enabled": True,
-                                       "monitoring_nginx_stub_status_port": 8089}, tmp_path, entry_point="exporters"))
+@pytest.mark.ansible_case([
+    preflight({"monitoring_nginx_exporter_enabled": True}, entry_point="exporters"),
+    preflight({"monitoring_nginx_exporter_enabled": True, "monitoring_nginx_stub_status_port": 8089},
+              entry_point="exporters"),
+])
+def test_exporters_entry_point_checks_its_input(ansible_result):
+    without_port, with_port = ansible_result
+    assert_fails_with(*without_port, "the nginx exporter needs nginx's stub_status port")
+    assert_checks_pass(*with_port)

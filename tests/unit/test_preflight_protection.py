@@ -3,7 +3,8 @@ preflight with a message naming the variable, like test_preflight.py does for th
 
 import pytest
 
-from test_preflight import GOOD_SYNAPSE, assert_checks_pass, assert_fails_with, run_preflight
+from playbook_cases import Preflight
+from test_preflight import GOOD_SYNAPSE, assert_checks_pass, assert_fails_with
 
 GOOD_COTURN = {"coturn_realm": "example.com"}
 GOOD_FAIL2BAN = {}
@@ -24,8 +25,9 @@ TURN_SYNAPSE = dict(
     ("firewall", GOOD_FIREWALL),
     ("synapse", TURN_SYNAPSE),
 ])
-def test_good_input_passes(role, variables):
-    assert_checks_pass(*run_preflight(role, variables))
+@pytest.mark.ansible_case.with_args(Preflight)  # Preflight(role, variables)
+def test_good_input_passes(ansible_result, role, variables):
+    assert_checks_pass(*ansible_result)
 
 
 @pytest.mark.parametrize("variables, expected", [
@@ -40,8 +42,9 @@ def test_good_input_passes(role, variables):
     ({"coturn_denied_peer_ips": ["10.0.0.0/8"]}, "not CIDR"),
     ({"coturn_tls_mode": "yes"}, "value of coturn_tls_mode must be one of"),
 ])
-def test_bad_coturn_input_fails_clearly(variables, expected):
-    assert_fails_with(*run_preflight("coturn", dict(GOOD_COTURN, **variables)), expected)
+@pytest.mark.ansible_case(lambda variables: Preflight("coturn", dict(GOOD_COTURN, **variables)))
+def test_bad_coturn_input_fails_clearly(ansible_result, variables, expected):
+    assert_fails_with(*ansible_result, expected)
 
 
 @pytest.mark.parametrize("variables, expected", [
@@ -52,8 +55,9 @@ def test_bad_coturn_input_fails_clearly(variables, expected):
     ({"fail2ban_ignoreip": ["my office"]}, "fail2ban_ignoreip takes IP addresses"),
     ({"fail2ban_synapse_ports": ["http https"]}, "fail2ban_synapse_ports takes port numbers"),
 ])
-def test_bad_fail2ban_input_fails_clearly(variables, expected):
-    assert_fails_with(*run_preflight("fail2ban", dict(GOOD_FAIL2BAN, **variables)), expected)
+@pytest.mark.ansible_case(lambda variables: Preflight("fail2ban", dict(GOOD_FAIL2BAN, **variables)))
+def test_bad_fail2ban_input_fails_clearly(ansible_result, variables, expected):
+    assert_fails_with(*ansible_result, expected)
 
 
 @pytest.mark.parametrize("variables, expected", [
@@ -61,13 +65,15 @@ def test_bad_fail2ban_input_fails_clearly(variables, expected):
      "firewall_turn_relay_min_port <= firewall_turn_relay_max_port"),
     ({"firewall_ssh_port": 2222, "ansible_connection": "ssh", "ansible_port": 22}, "lock you out"),
 ])
-def test_bad_firewall_input_fails_clearly(variables, expected):
-    assert_fails_with(*run_preflight("firewall", dict(GOOD_FIREWALL, **variables)), expected)
+@pytest.mark.ansible_case(lambda variables: Preflight("firewall", dict(GOOD_FIREWALL, **variables)))
+def test_bad_firewall_input_fails_clearly(ansible_result, variables, expected):
+    assert_fails_with(*ansible_result, expected)
 
 
 @pytest.mark.parametrize("variables, expected", [
     ({"synapse_turn_shared_secret": ""}, "synapse_turn_shared_secret must hold coturn's static-auth-secret"),
     ({"synapse_turn_uris": ["https://turn.example.com"]}, "each URI must look like"),
 ])
-def test_bad_synapse_turn_input_fails_clearly(variables, expected):
-    assert_fails_with(*run_preflight("synapse", dict(TURN_SYNAPSE, **variables)), expected)
+@pytest.mark.ansible_case(lambda variables: Preflight("synapse", dict(TURN_SYNAPSE, **variables)))
+def test_bad_synapse_turn_input_fails_clearly(ansible_result, variables, expected):
+    assert_fails_with(*ansible_result, expected)

@@ -1,12 +1,13 @@
 """Bad input to the reverse_proxy and certbot roles stops the play in preflight with a clear message.
 
-Same approach as test_preflight.py (its run_preflight helper): ansible-playbook on the controller with
+Same approach as test_preflight.py (Preflight cases, run in batches): ansible-playbook on the controller with
 `--tags preflight --check`, so only the argument specs and the preflight asserts run.
 """
 
 import pytest
 
-from test_preflight import assert_checks_pass, assert_fails_with, run_preflight
+from playbook_cases import Preflight
+from test_preflight import assert_checks_pass, assert_fails_with
 
 GOOD_PROXY = {"reverse_proxy_public_hostname": "matrix.example.com",
               "reverse_proxy_server_name": "example.com"}
@@ -26,8 +27,9 @@ GOOD_CERTBOT = {"certbot_domains": ["matrix.example.com", "example.com"], "certb
     ("certbot", GOOD_CERTBOT),
     ("certbot", dict(GOOD_CERTBOT, certbot_acme_server="https://localhost:14000/dir")),
 ])
-def test_good_input_passes(role, variables):
-    assert_checks_pass(*run_preflight(role, variables))
+@pytest.mark.ansible_case.with_args(Preflight)  # Preflight(role, variables)
+def test_good_input_passes(ansible_result, role, variables):
+    assert_checks_pass(*ansible_result)
 
 
 @pytest.mark.parametrize("variables, expected", [
@@ -57,8 +59,9 @@ def test_good_input_passes(role, variables):
     ({"reverse_proxy_wired_locations": [GRAFANA], "reverse_proxy_extra_locations": [GRAFANA]},
      "name a path more than once (/grafana/, /grafana/)"),
 ])
-def test_bad_proxy_input_fails_clearly(variables, expected):
-    assert_fails_with(*run_preflight("reverse_proxy", dict(GOOD_PROXY, **variables)), expected)
+@pytest.mark.ansible_case(lambda variables: Preflight("reverse_proxy", dict(GOOD_PROXY, **variables)))
+def test_bad_proxy_input_fails_clearly(ansible_result, variables, expected):
+    assert_fails_with(*ansible_result, expected)
 
 
 @pytest.mark.parametrize("variables, expected", [
@@ -71,5 +74,6 @@ def test_bad_proxy_input_fails_clearly(variables, expected):
     ({"certbot_acme_ca_bundle": "ca.pem"}, "certbot_acme_ca_bundle must be an absolute path"),
     ({"certbot_key_type": "dsa"}, "certbot_key_type must be one of"),
 ])
-def test_bad_certbot_input_fails_clearly(variables, expected):
-    assert_fails_with(*run_preflight("certbot", dict(GOOD_CERTBOT, **variables)), expected)
+@pytest.mark.ansible_case(lambda variables: Preflight("certbot", dict(GOOD_CERTBOT, **variables)))
+def test_bad_certbot_input_fails_clearly(ansible_result, variables, expected):
+    assert_fails_with(*ansible_result, expected)

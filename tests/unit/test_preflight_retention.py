@@ -2,7 +2,8 @@
 
 import pytest
 
-from test_preflight import GOOD_SYNAPSE, assert_checks_pass, assert_fails_with, run_preflight
+from playbook_cases import Preflight
+from test_preflight import GOOD_SYNAPSE, assert_checks_pass, assert_fails_with
 
 GOOD_RETENTION = {
     "synapse_retention_enabled": True,
@@ -17,8 +18,9 @@ GOOD_RETENTION = {
 }
 
 
-def test_retention_settings_pass():
-    assert_checks_pass(*run_preflight("synapse", dict(GOOD_SYNAPSE, **GOOD_RETENTION)))
+@pytest.mark.ansible_case(Preflight("synapse", dict(GOOD_SYNAPSE, **GOOD_RETENTION)))
+def test_retention_settings_pass(ansible_result):
+    assert_checks_pass(*ansible_result)
 
 
 @pytest.mark.parametrize("variables, expected", [
@@ -33,5 +35,6 @@ def test_retention_settings_pass():
     ({"synapse_retention_allowed_lifetime_min": "2y"},
      "synapse_retention_allowed_lifetime_min (2y) is longer than synapse_retention_allowed_lifetime_max (1y)"),
 ])
-def test_bad_retention_fails_clearly(variables, expected):
-    assert_fails_with(*run_preflight("synapse", {**GOOD_SYNAPSE, **GOOD_RETENTION, **variables}), expected)
+@pytest.mark.ansible_case(lambda variables: Preflight("synapse", {**GOOD_SYNAPSE, **GOOD_RETENTION, **variables}))
+def test_bad_retention_fails_clearly(ansible_result, variables, expected):
+    assert_fails_with(*ansible_result, expected)

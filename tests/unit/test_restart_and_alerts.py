@@ -1,37 +1,18 @@
 """Services come back by themselves, and the alert rules watch them.
 
 Renders the roles' systemd restart drop-ins, Synapse's own units, the node exporter's systemd collector
-arguments and the alert rules with ansible-playbook (tests/unit/files/role_render.yml: each role's defaults
-and constants, extra variables with -e), then checks what systemd and Prometheus would read. promtool is not
-on the controller: the rules' YAML structure and the metrics their expressions use are checked here, promtool
-checks them in the monitoring scenario.
+arguments and the alert rules with ansible-playbook (Render cases of playbook_cases.py, run in batches:
+tests/unit/files/role_render.yml, each role's defaults and constants, the case's variables over them), then
+checks what systemd and Prometheus would read. promtool is not on the controller: the rules' YAML structure and
+the metrics their expressions use are checked here, promtool checks them in the monitoring scenario.
 """
 
-import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PLAYBOOK = os.path.join(ROOT, "tests", "unit", "files", "role_render.yml")
-BIN = os.path.dirname(sys.executable)
-
-
-def render(tmp_path, role, templates, variables=None, names=()):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
-    extra = dict(variables or {}, render_role=role, render_templates=list(templates),
-                 render_dir=str(tmp_path), render_vars=list(names))
-    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), PLAYBOOK, "-e", json.dumps(extra)],
-                          env=env, capture_output=True, text=True, timeout=180, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    files = {name: (tmp_path / re.sub(r"\.j2$", "", name)).read_text() for name in templates}
-    return files, json.loads((tmp_path / "vars.json").read_text())
+from playbook_cases import Render
 
 
 def unit_settings(text):
@@ -60,14 +41,20 @@ DROPINS = {
 }
 
 
-@pytest.mark.parametrize("role", sorted(DROPINS))
-def test_restart_dropin(tmp_path, role):
-    unit, policy = DROPINS[role]
+def dropin(role):
+    """The restart drop-in of role rendered, with its RestartSec (and where it goes, but for monitoring)."""
     variables = {"redis_server": "valkey"} if role == "redis" else {}
     if role == "monitoring":
-        variables["__monitoring_restart_unit"] = unit
-    files, values = render(tmp_path, role, ["systemd-restart.conf.j2"], variables,
-                           [f"{role}_restart_sec"] + ([] if role == "monitoring" else [f"__{role}_restart_dropin"]))
+        variables["__monitoring_restart_unit"] = DROPINS[role][0]
+    return Render(role, ["systemd-restart.conf.j2"], variables,
+                  [f"{role}_restart_sec"] + ([] if role == "monitoring" else [f"__{role}_restart_dropin"]))
+
+
+@pytest.mark.parametrize("role", sorted(DROPINS))
+@pytest.mark.ansible_case.with_args(dropin)
+def test_restart_dropin(ansible_result, role):
+    unit, policy = DROPINS[role]
+    files, values = ansible_result
     settings = unit_settings(files["systemd-restart.conf.j2"])
     assert settings["Service"] == {"Restart": [policy], "RestartSec": [str(values[f"{role}_restart_sec"])]}
     assert 1 <= values[f"{role}_restart_sec"] <= 10
@@ -80,10 +67,10 @@ def test_restart_dropin(tmp_path, role):
         assert values[f"__{role}_restart_dropin"] == f"/etc/systemd/system/{unit}.d/50-homeserver-restart.conf"
 
 
-def test_synapse_units_restart_and_wait_for_their_backends(tmp_path):
-    files, values = render(tmp_path, "synapse",
-                           ["matrix-synapse.service.j2", "matrix-synapse-worker@.service.j2"],
-                           names=["synapse_restart_sec"])
+@pytest.mark.ansible_case(Render("synapse", ["matrix-synapse.service.j2", "matrix-synapse-worker@.service.j2"],
+                                 names=["synapse_restart_sec"]))
+def test_synapse_units_restart_and_wait_for_their_backends(ansible_result):
+    files, values = ansible_result
     main = unit_settings(files["matrix-synapse.service.j2"])
     worker = unit_settings(files["matrix-synapse-worker@.service.j2"])
     for unit in (main, worker):
@@ -99,8 +86,9 @@ def test_synapse_units_restart_and_wait_for_their_backends(tmp_path):
     assert worker["Service"]["Restart"] == ["always"]
 
 
-def test_node_exporter_reports_the_homeserver_units(tmp_path):
-    _unused, values = render(tmp_path, "monitoring", [], names=["__monitoring_node_systemd_args"])
+@pytest.mark.ansible_case(Render("monitoring", [], names=["__monitoring_node_systemd_args"]))
+def test_node_exporter_reports_the_homeserver_units(ansible_result):
+    _unused, values = ansible_result
     args = values["__monitoring_node_systemd_args"].split()
     assert "--collector.systemd" in args
     assert "--collector.systemd.enable-restarts-metrics" in args  # node_systemd_service_restart_total
@@ -118,14 +106,20 @@ def test_node_exporter_reports_the_homeserver_units(tmp_path):
         assert not pattern.match(unit), unit
 
 
-def test_no_systemd_units_turns_the_collector_off(tmp_path):
-    _unused, values = render(tmp_path, "monitoring", [], {"monitoring_node_systemd_units": []},
-                             names=["__monitoring_node_systemd_args"])
+@pytest.mark.ansible_case(Render("monitoring", [], {"monitoring_node_systemd_units": []},
+                                 names=["__monitoring_node_systemd_args"]))
+def test_no_systemd_units_turns_the_collector_off(ansible_result):
+    _unused, values = ansible_result
     assert values["__monitoring_node_systemd_args"] == ""
 
 
-def rules(tmp_path, variables=None):
-    files, _unused = render(tmp_path, "monitoring", ["alerts.rules.yml.j2"], variables)
+def alert_rules(variables=None):
+    return Render("monitoring", ["alerts.rules.yml.j2"], variables)
+
+
+def rules(rendered):
+    """The alert rules of a rendered alert_rules case, by name, checked for the shape Prometheus reads."""
+    files, _unused = rendered
     doc = yaml.safe_load(files["alerts.rules.yml.j2"])
     out = {}
     for group in doc["groups"]:
@@ -139,9 +133,10 @@ def rules(tmp_path, variables=None):
     return out
 
 
-def test_alerts_for_every_fault(tmp_path):
-    alerts = rules(tmp_path, {"monitoring_alert_service_down_for": "45s", "monitoring_alert_disk_for": "20s",
-                              "monitoring_alert_restart_loop_count": 4})
+@pytest.mark.ansible_case(alert_rules({"monitoring_alert_service_down_for": "45s", "monitoring_alert_disk_for": "20s",
+                                       "monitoring_alert_restart_loop_count": 4}))
+def test_alerts_for_every_fault(ansible_result):
+    alerts = rules(ansible_result)
     # Synapse (any process), PostgreSQL, Redis/Valkey down.
     assert alerts["SynapseDown"]["expr"] == 'up{job="synapse"} == 0'
     assert alerts["PostgresDown"]["expr"] == "pg_up == 0"
@@ -169,15 +164,17 @@ def test_alerts_for_every_fault(tmp_path):
     assert alerts["DiskFull"]["labels"]["severity"] == "critical"
 
 
-def test_default_durations(tmp_path):
-    alerts = rules(tmp_path)
+@pytest.mark.ansible_case(alert_rules())
+def test_default_durations(ansible_result):
+    alerts = rules(ansible_result)
     assert alerts["PostgresDown"]["for"] == "2m"
     assert alerts["RedisDown"]["for"] == "2m"
     assert alerts["DiskFilling"]["for"] == "10m"
     assert alerts["ServiceRestartLoop"]["expr"].endswith(">= 3")
 
 
-def test_disk_alerts_follow_the_excluded_types(tmp_path):
-    alerts = rules(tmp_path, {"monitoring_alert_disk_excluded_fstypes": ["overlay", "squashfs"]})
+@pytest.mark.ansible_case(alert_rules({"monitoring_alert_disk_excluded_fstypes": ["overlay", "squashfs"]}))
+def test_disk_alerts_follow_the_excluded_types(ansible_result):
+    alerts = rules(ansible_result)
     for name in ("DiskFilling", "DiskFull", "DiskWillFillIn24Hours"):
         assert 'fstype!~"overlay|squashfs"' in alerts[name]["expr"], name

@@ -19,6 +19,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.homeserver.synapse.plugins.filter.site_wiring import role_defaults, site_wiring, turn_uris
+from playbook_cases import environment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(ROOT, "tests", "unit", "files", "peers.yml")
@@ -61,19 +62,18 @@ def run_peers(tmp_path, groups, hostvars=None, extra_inventories=(), extra_vars=
                          "children": children}}
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    out = tmp_path / "out"
-    out.mkdir()
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false")
     sources = ["-i", str(tmp_path / "inventory.json")]
     for extra in extra_inventories:
         sources += ["-i", extra]
+    # Each host's inputs are its fact peers_inputs, which the host_transcripts callback writes out.
     proc = subprocess.run(
-        [os.path.join(BIN, "ansible-playbook"), PLAYBOOK, *sources, "-e", f"peers_output={out}", *extra_vars],
-        env=env, capture_output=True, text=True, timeout=180, check=False,
+        [os.path.join(BIN, "ansible-playbook"), PLAYBOOK, *sources, *extra_vars],
+        env=environment(tmp_path / "transcripts.json"), capture_output=True, text=True, timeout=180, check=False,
     )
-    results = {p.stem: {k: v for k, v in json.loads(p.read_text()).items() if k in WIRED}
-               for p in out.glob("*.json")}
+    transcripts = tmp_path / "transcripts.json"
+    hosts = json.loads(transcripts.read_text()) if transcripts.exists() else {}  # none when the play did not start
+    results = {host: {k: v for k, v in data["facts"]["peers_inputs"].items() if k in WIRED}
+               for host, data in hosts.items() if "peers_inputs" in data["facts"]}
     return proc.returncode, proc.stdout + proc.stderr, results
 
 

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from ansible_collections.homeserver.synapse.plugins.filter.site_wiring import site_wiring
-from test_preflight import GOOD_POSTGRES, GOOD_SYNAPSE, assert_checks_pass, assert_fails_with, run_preflight
+from playbook_cases import Preflight
+from test_preflight import GOOD_POSTGRES, GOOD_SYNAPSE, assert_checks_pass, assert_fails_with
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -117,12 +118,16 @@ def test_pg_hba_loopback_only_without_remote_hosts(tmp_path):
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
-def test_good_tls_input_passes_preflight():
-    assert_checks_pass(*run_preflight("postgres", dict(GOOD_POSTGRES, postgres_synapse_allowed_hosts=["10.0.0.11"],
-                                                       postgres_listen_addresses=["localhost", "10.0.0.21"])))
-    assert_checks_pass(*run_preflight("synapse", dict(GOOD_SYNAPSE, synapse_database_sslmode="verify-full",
-                                                      synapse_database_ca_certificate=PEM)))
-    assert_checks_pass(*run_preflight("redis", {"redis_bind_addresses": ["127.0.0.1", "10.0.0.51"], "redis_tls": True}))
+@pytest.mark.ansible_case([
+    Preflight("postgres", dict(GOOD_POSTGRES, postgres_synapse_allowed_hosts=["10.0.0.11"],
+                               postgres_listen_addresses=["localhost", "10.0.0.21"])),
+    Preflight("synapse", dict(GOOD_SYNAPSE, synapse_database_sslmode="verify-full",
+                              synapse_database_ca_certificate=PEM)),
+    Preflight("redis", {"redis_bind_addresses": ["127.0.0.1", "10.0.0.51"], "redis_tls": True}),
+])
+def test_good_tls_input_passes_preflight(ansible_result):
+    for code, output in ansible_result:
+        assert_checks_pass(code, output)
 
 
 @pytest.mark.parametrize("role, variables, expected", [
@@ -149,5 +154,6 @@ def test_good_tls_input_passes_preflight():
     ("redis", {"redis_tls": True, "redis_bind_addresses": ["0.0.0.0"], "redis_tls_allow_plain": True},
      "set redis_tls_server_names to the address(es) Synapse connects to"),
 ])
-def test_bad_tls_input_fails_clearly(role, variables, expected):
-    assert_fails_with(*run_preflight(role, variables), expected)
+@pytest.mark.ansible_case.with_args(Preflight)  # Preflight(role, variables)
+def test_bad_tls_input_fails_clearly(ansible_result, role, variables, expected):
+    assert_fails_with(*ansible_result, expected)

@@ -587,7 +587,8 @@ def _handler_for(fake):
 def serve(fake):
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(fake))
     httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever to look at its flag, every poll_interval (0.5 s by default, per test).
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield "http://127.0.0.1:%d" % httpd.server_address[1]
