@@ -65,8 +65,9 @@ class CallbackModule(CallbackBase):
         self._write(result, "skipping: [%s]" % result.host.get_name())
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
-        self._write(result, "fatal: [%s]: FAILED! => %s%s" % (result.host.get_name(), self._dump_results(result.result),
-                                                          "\n...ignoring" if ignore_errors else ""))
+        ignoring = "\n...ignoring" if ignore_errors else ""
+        dump = self._dump_results(result.result)
+        self._write(result, "fatal: [%s]: FAILED! => %s%s" % (result.host.get_name(), dump, ignoring))
 
     def v2_runner_on_unreachable(self, result):
         self._write(result, "fatal: [%s]: UNREACHABLE! => %s" % (result.host.get_name(),
