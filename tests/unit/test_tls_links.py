@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from ansible_collections.homeserver.synapse.plugins.filter.site_wiring import site_wiring
-from playbook_cases import Preflight
+from playbook_cases import Preflight, environment
 from test_preflight import GOOD_POSTGRES, GOOD_SYNAPSE, assert_checks_pass, assert_fails_with
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -91,12 +91,10 @@ def test_ipv6_peer_is_allowed_over_tls():
 def render_hba(tmp_path, allowed, stale=()):
     out = tmp_path / "pg_hba.conf"
     out.write_text("".join("host\tsynapse\tsynapse\t%s\tscram-sha-256\n" % s for s in stale))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
     proc = subprocess.run(
         [os.path.join(BIN, "ansible-playbook"), os.path.join(ROOT, "tests", "unit", "files", "postgres_hba_render.yml"),
          "-e", json.dumps({"postgres_hba_output": str(out), "postgres_synapse_allowed_hosts": allowed})],
-        env=env, capture_output=True, text=True, timeout=180, check=False)
+        env=environment(tmp_path / "transcripts.json"), capture_output=True, text=True, timeout=180, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return [line.split() for line in out.read_text().splitlines() if line.strip() and not line.startswith("#")]
 
