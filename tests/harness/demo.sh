@@ -6,7 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 name=homeserver-demo
-port="${DEMO_PORT:-8008}"
 tls_port="${DEMO_TLS_PORT:-8443}"
 state=.cache/demo
 cache="${HS_CACHE_DIR:-/var/cache/homeserver-synapse}"
@@ -17,12 +16,12 @@ release="${DEMO_RELEASE:-trixie}"
 image=$(tests/harness/build_image.sh "$release")
 
 if ! docker container inspect "$name" >/dev/null 2>&1; then
-  echo ">> starting the demo container $name (ports 127.0.0.1:$port and 127.0.0.1:$tls_port)"
+  echo ">> starting the demo container $name (nginx on 127.0.0.1:$tls_port)"
   docker run -d --name "$name" --hostname "$name" \
     --cap-add SYS_ADMIN --cap-add NET_ADMIN --security-opt seccomp=unconfined --cgroupns host \
     -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
     -v "$cache/apt:/var/cache/apt/archives:rw" -v "$cache/pip:/root/.cache/pip:rw" \
-    -p "127.0.0.1:$port:8008" -p "127.0.0.1:$tls_port:443" \
+    -p "127.0.0.1:$tls_port:443" \
     "$image" /lib/systemd/systemd >/dev/null
 elif [ "$(docker container inspect -f '{{.State.Running}}' "$name")" != true ]; then
   docker start "$name" >/dev/null
@@ -55,8 +54,7 @@ if [ ! -s "$state/admin-credentials" ]; then
 fi
 
 echo ">> deploying playbooks/site.yml into $name"
-ansible-playbook -i inventories/demo playbooks/site.yml -e "@$state/secrets.yml" -e "demo_port=$port" \
-  -e "demo_tls_port=$tls_port"
+ansible-playbook -i inventories/demo playbooks/site.yml -e "@$state/secrets.yml" -e "demo_tls_port=$tls_port"
 
 echo ">> copying the demo's private CA to $state/ca.pem"
 docker cp "$name:/etc/ssl/homeserver/ca.pem" "$state/ca.pem" >/dev/null
@@ -72,15 +70,14 @@ sed -i '/^homeserver=http:/d' "$state/admin-credentials"
 sort -u -o "$state/admin-credentials" "$state/admin-credentials"
 
 echo ">> checking from the host: a password login as the admin through nginx (TLS, the demo CA)"
-python3 - "$tls_port" "$admin_password" "$state/ca.pem" "$port" <<'PY'
+python3 - "$tls_port" "$admin_password" "$state/ca.pem" <<'PY'
 import json, ssl, sys, urllib.request
-port, password, cafile, plain_port = sys.argv[1:5]
+port, password, cafile = sys.argv[1:4]
 context = ssl.create_default_context(cafile=cafile)
 https = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context))
 urllib.request.install_opener(https)
 base = f"https://127.0.0.1:{port}"
 versions = json.load(urllib.request.urlopen(base + "/_matrix/client/versions", timeout=10))
-json.load(urllib.request.urlopen(f"http://127.0.0.1:{plain_port}/_matrix/client/versions", timeout=10))
 body = json.dumps({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "admin"},
                    "password": password}).encode()
 request = urllib.request.Request(base + "/_matrix/client/v3/login", data=body,
@@ -97,7 +94,6 @@ cat <<EOT
 The demo homeserver is up.
   Homeserver URL:   https://127.0.0.1:$tls_port   (nginx + TLS, published on this machine's loopback only)
   Demo CA:          $(pwd)/$state/ca.pem   (trust it in your client, e.g. curl --cacert, SSL_CERT_FILE)
-  Plain Synapse:    http://127.0.0.1:$port   (its listener, bypassing nginx)
   Server name:      $server_name
   Debian release:   $(docker exec "$name" sh -c '. /etc/os-release; echo "$PRETTY_NAME"')
   Admin account:    @admin:$server_name

@@ -414,6 +414,31 @@ def test_docs_show_what_the_example_inventory_gets(tmp_path):
     assert yaml.safe_load(block) == result["inputs"]
 
 
+def test_demo_inventory_wires(tmp_path):
+    """`make demo`'s inventory (its group_vars, a container's facts) wires without a refusal: Synapse on loopback,
+    nginx in front of it, nothing bound beyond the container's loopback."""
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
+
+    facts = {"all": {"vars": {"demo_database_password": "demo", "ansible_facts": {
+        "default_ipv4": {"address": "172.17.0.2"}, "all_ipv4_addresses": ["172.17.0.2"],
+        "all_ipv6_addresses": []}}}}
+    extra = tmp_path / "facts.yml"
+    extra.write_text(yaml.safe_dump(facts))
+    loader = DataLoader()
+    inventory = InventoryManager(loader=loader, sources=[os.path.join(ROOT, "inventories", "demo"), str(extra)])
+    manager = VariableManager(loader=loader, inventory=inventory)
+    groups = dict((name, [h.name for h in group.get_hosts()]) for name, group in inventory.groups.items())
+    hostvars = dict((h.name, TemplatedVars(loader, manager.get_vars(host=h, include_hostvars=False)))
+                    for h in inventory.get_hosts())
+    result = site_wiring(groups, hostvars)
+    assert not any(result["errors"].values()), result["errors"]
+    # Not wired on one host: the role's default (loopback) applies, as the demo's group_vars leave it.
+    binds = result["inputs"]["homeserver-demo"].get("synapse_listener_bind_addresses", ["127.0.0.1"])
+    assert set(binds) <= set(LOOPBACK), binds
+
+
 def _without_locations(node):
     """node without its include_role tasks of a role's locations.yml entry point (a fact, applies nothing)."""
     if isinstance(node, list):
