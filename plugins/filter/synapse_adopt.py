@@ -22,6 +22,7 @@ from ansible.errors import AnsibleFilterError
 
 # Synapse's defaults where the role's differ: kept explicit so that the adopted server behaves as before.
 SYNAPSE_DEFAULT_BIND = ["::", "0.0.0.0"]
+ANY_ADDRESS = ("0.0.0.0", "::", "*", "")
 SYNAPSE_DEFAULT_KEY_SERVERS = [{"server_name": "matrix.org"}]
 
 # Settings the synapse role writes from its own layout: replaced, with the reason shown to the admin.
@@ -176,7 +177,15 @@ def synapse_adopt_inventory(config, database=None, installed_version="", role_ve
         raise AnsibleFilterError("synapse_adopt_inventory: no HTTP listener serves the client API")
     out_vars["synapse_listener_port"] = int(http["port"])
     bind = list(http.get("bind_addresses") or ([http["bind_address"]] if http.get("bind_address") else []))
-    out_vars["synapse_listener_bind_addresses"] = bind or list(SYNAPSE_DEFAULT_BIND)
+    bind = bind or list(SYNAPSE_DEFAULT_BIND)
+    if any(str(address) in ANY_ADDRESS for address in bind):
+        # The collection binds every address only on purpose (homeserver_allow_public_bind, with the firewall
+        # on; playbooks/tasks/wiring.yml): the listener goes to loopback, behind the reverse proxy.
+        notes.append("the client listener bound %s (every address); the collection's listens on loopback behind "
+                     "its reverse proxy: to keep it reachable from other hosts, set synapse_listener_bind_addresses "
+                     "with homeserver_allow_public_bind: true and the firewall on" % (bind,))
+    else:
+        out_vars["synapse_listener_bind_addresses"] = bind
     names = [n for res in http.get("resources", []) for n in res.get("names", [])]
     if "federation" not in names and config.get("federation_domain_whitelist") != []:
         # The listener does not serve federation: the role then drops it from its resources too.

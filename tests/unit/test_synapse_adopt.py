@@ -77,8 +77,10 @@ def test_pip_install_maps_to_role_variables():
     assert out["synapse_url_preview_ip_range_blacklist"] == PIP["url_preview_ip_range_blacklist"]
     assert out["synapse_max_upload_size"] == "50M"
     assert out["synapse_listener_port"] == 8008
-    # No bind_addresses: Synapse's own default, kept (the role's would be loopback only).
-    assert out["synapse_listener_bind_addresses"] == ["::", "0.0.0.0"]
+    # No bind_addresses: Synapse's default, every address; the collection's listener stays on loopback (the
+    # wiring refuses every address without homeserver_allow_public_bind), and the notes say so.
+    assert "synapse_listener_bind_addresses" not in out
+    assert any("every address" in note and "homeserver_allow_public_bind" in note for note in result["notes"])
     assert "synapse_version" not in out
     assert "synapse_federation_enabled" not in out
 
@@ -155,7 +157,7 @@ def test_docker_data_directory_on_sqlite():
     out = result["vars"]
     assert out["synapse_database_engine"] == "sqlite3"
     assert "synapse_database_password" not in out
-    assert out["synapse_listener_bind_addresses"] == ["::"]
+    assert "synapse_listener_bind_addresses" not in out
     assert result["vault"] == {}
     assert "synapse_extra_config" not in out
     assert any("migrate_sqlite_to_postgres.yml" in note for note in result["notes"])
@@ -178,6 +180,12 @@ def test_listener_without_federation_closes_federation():
     result = synapse_adopt_inventory(config)
     assert result["vars"]["synapse_federation_enabled"] is False
     assert result["notes"]
+
+
+def test_loopback_and_private_listeners_are_kept():
+    config = copy.deepcopy(DOCKER)
+    config["listeners"][0]["bind_addresses"] = ["127.0.0.1", "10.1.2.3"]
+    assert synapse_adopt_inventory(config)["vars"]["synapse_listener_bind_addresses"] == ["127.0.0.1", "10.1.2.3"]
 
 
 def test_key_servers_default_kept_when_unset():
