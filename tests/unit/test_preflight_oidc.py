@@ -110,7 +110,7 @@ def test_providers_render_with_the_secret_in_a_file(ansible_result):
     assert lemonldap["skip_verification"] is True
     assert config["password_config"] == {"enabled": False}
     assert config["sso"] == {"client_whitelist": ["https://app.element.io/"]}
-    assert "authlib>=0.15.1" in values["__synapse_pip_packages"]
+    assert "authlib>=0.15.1,<2" in values["__synapse_pip_packages"]
 
 
 @pytest.mark.ansible_case(render())
