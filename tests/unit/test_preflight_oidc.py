@@ -90,11 +90,13 @@ def render(**variables):
     return Render("synapse", ["homeserver.yaml.j2"], dict(RENDER_BASE, **variables), names=NAMES)
 
 
-@pytest.mark.ansible_case(render(synapse_oidc_providers=[
-    UNSAFE_PROVIDER, dict(UNSAFE_PROVIDER, idp_id="lemonldap", client_secret=None, issuer="http://auth.test",
-                   client_secret_path="/etc/matrix-synapse/llng.secret")],
-    synapse_oidc_allow_insecure_issuer=True, synapse_password_login_enabled=False,
-    synapse_sso_client_whitelist=["https://app.element.io/"]))
+LEMONLDAP = dict(UNSAFE_PROVIDER, idp_id="lemonldap", client_secret=None, issuer="http://auth.test",
+                 client_secret_path="/etc/matrix-synapse/llng.secret")
+
+
+@pytest.mark.ansible_case(render(synapse_oidc_providers=[UNSAFE_PROVIDER, LEMONLDAP],
+                                 synapse_oidc_allow_insecure_issuer=True, synapse_password_login_enabled=False,
+                                 synapse_sso_client_whitelist=["https://app.element.io/"]))
 def test_providers_render_with_the_secret_in_a_file(ansible_result):
     files, values = ansible_result
     config = yaml.safe_load(files["homeserver.yaml.j2"])
