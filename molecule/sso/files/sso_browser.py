@@ -80,7 +80,7 @@ class Browser:
 
     def follow(self, url, data=None, stop=None):
         """Follow redirects until a page, or until a Location that stop(url) accepts: (url, status, headers, body)."""
-        for _ in range(20):
+        for _hop in range(20):
             status, head, body = self.request(url, data)
             data = None
             if status not in (301, 302, 303, 307, 308):
@@ -115,7 +115,7 @@ def login(args):
         return url.startswith(args.redirect)
 
     # Synapse -> the provider's authorization endpoint -> its login form.
-    url, status, _, page = browser.follow(sso_redirect_url(args.base, args.redirect), stop=to_client)
+    url, status, _headers, page = browser.follow(sso_redirect_url(args.base, args.redirect), stop=to_client)
     if status != 200:
         raise SystemExit("no login form from the provider: %s %s" % (status, browser.trail))
     parser = Forms()
@@ -128,7 +128,7 @@ def login(args):
     action = urllib.parse.urljoin(url, form["action"]).split("#")[0]
     # The credentials posted -> the provider redirects to Synapse's callback -> Synapse answers with its
     # confirmation page, or redirects a whitelisted client straight away.
-    url, status, _, page = browser.follow(action, fields, stop=to_client)
+    url, status, _headers, page = browser.follow(action, fields, stop=to_client)
     callback_seen = any("/_synapse/client/oidc/callback" in hop for hop in browser.trail)
     confirmation = False
     if not to_client(url):
@@ -146,9 +146,9 @@ def login(args):
     status, session = api(args.base, "/_matrix/client/v3/login", {"type": "m.login.token", "token": token})
     if status != 200:
         raise SystemExit("m.login.token refused: %s %s" % (status, session))
-    _, whoami = api(args.base, "/_matrix/client/v3/account/whoami", token=session["access_token"])
-    _, profile = api(args.base, "/_matrix/client/v3/profile/%s/displayname"
-                     % urllib.parse.quote(whoami.get("user_id", "")), token=session["access_token"])
+    _code, whoami = api(args.base, "/_matrix/client/v3/account/whoami", token=session["access_token"])
+    profile_path = "/_matrix/client/v3/profile/%s/displayname" % urllib.parse.quote(whoami.get("user_id", ""))
+    _code, profile = api(args.base, profile_path, token=session["access_token"])
     print(json.dumps({"user_id": whoami.get("user_id"), "login_user_id": session.get("user_id"),
                       "displayname": profile.get("displayname"), "confirmation_page": confirmation,
                       "callback_seen": callback_seen, "trail": browser.trail}))
