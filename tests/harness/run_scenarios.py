@@ -41,7 +41,8 @@ RELEASES = ("trixie", "bookworm")
 # work on the machine, 2026-12-07; the last four from the runs before), for the order of a first run.
 ESTIMATES = {
     "upgrade_debian": 1340, "workers": 1190, "monitoring": 1110, "multinode": 1020, "edge": 910, "migrate": 840,
-    "backup_restore": 770, "federation": 760, "default": 740, "sso": 710, "adopt": 650, "admin_modules": 500,
+    "backup_restore": 770, "federation": 760, "default": 740, "company": 940, "sso": 710, "adopt": 650,
+    "admin_modules": 500,
 }
 RELEASE_LINE = re.compile(r"^# release: ([a-z ]+?)(?:\s+\(.*\))?\s*$", re.MULTILINE)
 
