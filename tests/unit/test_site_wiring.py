@@ -385,12 +385,23 @@ class TemplatedVars(Mapping):
         return len(self._vars)
 
 
-def test_docs_show_what_the_example_inventory_gets(tmp_path):
-    """docs/multi-host.md's example output is what the filter gives inventories/example."""
+def wire_inventory(*sources):
+    """The filter on inventory sources loaded as ansible-playbook loads them (host and group vars, templated)."""
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
     from ansible.vars.manager import VariableManager
 
+    loader = DataLoader()
+    inventory = InventoryManager(loader=loader, sources=[str(source) for source in sources])
+    manager = VariableManager(loader=loader, inventory=inventory)
+    groups = dict((name, [h.name for h in group.get_hosts()]) for name, group in inventory.groups.items())
+    hostvars = dict((h.name, TemplatedVars(loader, manager.get_vars(host=h, include_hostvars=False)))
+                    for h in inventory.get_hosts())
+    return site_wiring(groups, hostvars)
+
+
+def test_docs_show_what_the_example_inventory_gets(tmp_path):
+    """docs/multi-host.md's example output is what the filter gives inventories/example."""
     addresses = {"all": {"hosts": {"db1.example.com": {"homeserver_private_address": DB},
                                    "matrix1.example.com": {"homeserver_private_address": SYN},
                                    "proxy1.example.com": {"homeserver_private_address": PROXY},
@@ -399,13 +410,7 @@ def test_docs_show_what_the_example_inventory_gets(tmp_path):
                          "vars": {"vault_synapse_database_password": "from-the-vault"}}}
     extra = tmp_path / "addresses.yml"
     extra.write_text(yaml.safe_dump(addresses))
-    loader = DataLoader()
-    inventory = InventoryManager(loader=loader, sources=[os.path.join(ROOT, "inventories", "example"), str(extra)])
-    manager = VariableManager(loader=loader, inventory=inventory)
-    groups = dict((name, [h.name for h in group.get_hosts()]) for name, group in inventory.groups.items())
-    hostvars = dict((h.name, TemplatedVars(loader, manager.get_vars(host=h, include_hostvars=False)))
-                    for h in inventory.get_hosts())
-    result = site_wiring(groups, hostvars)
+    result = wire_inventory(os.path.join(ROOT, "inventories", "example"), extra)
     assert not any(result["errors"].values()), result["errors"]
 
     with open(os.path.join(ROOT, "docs", "multi-host.md"), encoding="utf-8") as handle:
@@ -417,22 +422,12 @@ def test_docs_show_what_the_example_inventory_gets(tmp_path):
 def test_demo_inventory_wires(tmp_path):
     """`make demo`'s inventory (its group_vars, a container's facts) wires without a refusal: Synapse on loopback,
     nginx in front of it, nothing bound beyond the container's loopback."""
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.vars.manager import VariableManager
-
     facts = {"all": {"vars": {"demo_database_password": "demo", "ansible_facts": {
         "default_ipv4": {"address": "172.17.0.2"}, "all_ipv4_addresses": ["172.17.0.2"],
         "all_ipv6_addresses": []}}}}
     extra = tmp_path / "facts.yml"
     extra.write_text(yaml.safe_dump(facts))
-    loader = DataLoader()
-    inventory = InventoryManager(loader=loader, sources=[os.path.join(ROOT, "inventories", "demo"), str(extra)])
-    manager = VariableManager(loader=loader, inventory=inventory)
-    groups = dict((name, [h.name for h in group.get_hosts()]) for name, group in inventory.groups.items())
-    hostvars = dict((h.name, TemplatedVars(loader, manager.get_vars(host=h, include_hostvars=False)))
-                    for h in inventory.get_hosts())
-    result = site_wiring(groups, hostvars)
+    result = wire_inventory(os.path.join(ROOT, "inventories", "demo"), extra)
     assert not any(result["errors"].values()), result["errors"]
     # Not wired on one host: the role's default (loopback) applies, as the demo's group_vars leave it.
     binds = result["inputs"]["homeserver-demo"].get("synapse_listener_bind_addresses", ["127.0.0.1"])
