@@ -45,6 +45,9 @@ ESTIMATES = {
     "backup_restore": 770, "federation": 760, "default": 740, "company": 940, "sso": 710, "adopt": 1005,
     "admin_modules": 500,
 }
+# molecule's "<scenario> ➜ <step>: Executing" line, its colours taken off: the start of each step.
+STEP_LINE = re.compile(r"\u279c (\w+): Executing")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 RELEASE_LINE = re.compile(r"^# release: ([a-z ]+?)(?:\s+\(.*\))?\s*$", re.MULTILINE)
 
 
@@ -60,11 +63,31 @@ def releases_of(scenario):
     return names
 
 
+def run_molecule(scenario, env, out):
+    """`molecule test -s scenario` with its output into out; its exit code and the seconds of each step."""
+    phases, current, since = {}, None, time.monotonic()
+    with subprocess.Popen(["molecule", "test", "-s", scenario], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace") as proc:
+        for line in proc.stdout:
+            out.write(line)
+            step = STEP_LINE.search(ANSI.sub("", line))
+            if step:
+                now = time.monotonic()
+                if current:
+                    phases[current] = phases.get(current, 0) + now - since
+                current, since = step.group(1), now
+        code = proc.wait()
+    if current:
+        phases[current] = phases.get(current, 0) + time.monotonic() - since
+    return code, {step: round(seconds) for step, seconds in phases.items()}
+
+
 class Runner:
     def __init__(self, runs, parallel, keep_going):
         self.pending = list(runs)           # (scenario, release), longest first
         self.running = set()                # scenarios running now
         self.results = {}                   # run name -> (state, seconds)
+        self.phases = {}                    # run name -> {molecule step: seconds}
         self.failed = False
         self.keep_going = keep_going
         self.cond = threading.Condition()
@@ -120,12 +143,12 @@ class Runner:
                 print(f"=== molecule scenario {name} started in slot {slot} ===", flush=True)
             start = time.monotonic()
             with open(log, "w", encoding="utf-8") as out:
-                code = subprocess.call(["molecule", "test", "-s", scenario], cwd=ROOT, env=env,
-                                       stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                code, phases = run_molecule(scenario, env, out)
             seconds = round(time.monotonic() - start)
             with self.cond:
                 state = "passed" if code == 0 else "FAILED"
                 self.results[name] = (state, seconds)
+                self.phases[name] = phases
                 self.failed = self.failed or code != 0
                 self.running.discard(scenario)
                 with open(log, encoding="utf-8", errors="replace") as out:
@@ -166,10 +189,11 @@ def main(argv):
             known[name] = seconds
     with open(TIMES, "w", encoding="utf-8") as handle:
         json.dump(known, handle, indent=1, sort_keys=True)
-    print(f"\n{'scenario':<16} {'release':<9} {'result':<8} seconds")
+    print(f"\n{'scenario':<16} {'release':<9} {'result':<8} {'seconds':<8} steps (s)")
     for scenario, release in runs:
         state, seconds = runner.results.get(f"{scenario}@{release}", ("not run", 0))
-        print(f"{scenario:<16} {release:<9} {state:<8} {seconds}")
+        steps = " ".join(f"{step} {sec}" for step, sec in runner.phases.get(f"{scenario}@{release}", {}).items())
+        print(f"{scenario:<16} {release:<9} {state:<8} {seconds:<8} {steps}")
     print(f"{len(runs)} scenario runs, {parallel} at a time: {wall} s of wall time, "
           f"{sum(seconds for _unused, seconds in runner.results.values())} s of scenario time")
     return 1 if runner.failed else 0

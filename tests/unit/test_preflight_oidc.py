@@ -66,6 +66,9 @@ def test_good_oidc_input_passes(ansible_result, variables):
      "has options Synapse does not know: localpart_template"),
     (dict(GOOD_SYNAPSE, synapse_password_login_enabled=False),
      "synapse_password_login_enabled is false but no single sign-on is configured"),
+    (oidc(UNSAFE_PROVIDER, synapse_password_login_enabled=False, synapse_ldap_enabled=True,
+          synapse_ldap_uris=["ldap://ldap.example.com"], synapse_ldap_base="ou=people,dc=example,dc=com"),
+     "synapse_ldap_enabled is true but synapse_password_login_enabled is false"),
     (oidc(UNSAFE_PROVIDER, synapse_sso_client_whitelist=["app.element.io"]),
      "synapse_sso_client_whitelist entry 'app.element.io' must be the start of a client URL"),
 ])
