@@ -69,7 +69,7 @@ def main():
     changed = any(conf.get(key) != value for key, value in wanted.items())
     if changed:
         conf.update(wanted)
-        conf["cfgAuthor"] = "molecule sso scenario"
+        conf["cfgAuthor"] = "molecule company scenario"
         temporary = CONF + ".new"
         with open(temporary, "w", encoding="utf-8") as handle:
             json.dump(conf, handle, indent=2, sort_keys=True)
