@@ -70,6 +70,7 @@ def run_molecule(scenario, env, out):
                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace") as proc:
         for line in proc.stdout:
             out.write(line)
+            out.flush()  # the log can be followed while the run goes on
             step = STEP_LINE.search(ANSI.sub("", line))
             if step:
                 now = time.monotonic()
