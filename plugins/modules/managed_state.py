@@ -36,12 +36,16 @@ options:
     default: []
 attributes:
   check_mode:
+    description: Can run in check mode and return a prediction of the changed status without modifying the host.
     support: full
     details:
       - Reads only, in check mode too, so that the tasks that use its answer see the host as it is.
   diff_mode:
+    description: Returns details on what changed when run with C(--diff).
     support: none
   platform:
+    description: Target OS families the module can run on.
+    support: full
     platforms: debian
 """
 
