@@ -37,13 +37,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 LOGS = os.path.join(ROOT, ".cache", "molecule-logs")
 TIMES = os.path.join(ROOT, ".cache", "scenario-times.json")
 RELEASES = ("trixie", "bookworm")
-# Seconds measured on the 2-core development machine with other work on it (2026-12-07: the clean-clone run for
-# the older scenarios, the helpers' runs for adopt and the longer migrate, company with single sign-on merged in
-# guessed from its two parts), for the order of a first run: only their ratios matter.
+# Seconds of the clean-clone run of 2026-12-07 (docs/testing.md, Time), for the order of a first run: only their
+# ratios matter.
 ESTIMATES = {
-    "upgrade_debian": 1340, "workers": 1190, "monitoring": 1110, "multinode": 1020, "edge": 910, "migrate": 1400,
-    "backup_restore": 770, "federation": 760, "default": 740, "company": 1100, "adopt": 1005,
-    "admin_modules": 500,
+    "multinode": 760, "upgrade_debian": 654, "monitoring": 599, "workers": 597, "migrate": 576, "edge": 568,
+    "company": 483, "adopt": 478, "backup_restore": 477, "federation": 433, "default": 415, "admin_modules": 262,
 }
 # molecule's "<scenario> ➜ <step>: Executing" line, its colours taken off: the start of each step.
 STEP_LINE = re.compile(r"\u279c (\w+): Executing")
