@@ -63,7 +63,7 @@ def releases_of(scenario):
 
 def run_molecule(scenario, env, out):
     """`molecule test -s scenario` with its output into out; its exit code and the seconds of each step."""
-    phases, current, since = {}, None, time.monotonic()
+    starts = []  # (step, when it started), in order
     with subprocess.Popen(["molecule", "test", "-s", scenario], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace") as proc:
         for line in proc.stdout:
@@ -71,13 +71,12 @@ def run_molecule(scenario, env, out):
             out.flush()  # the log can be followed while the run goes on
             step = STEP_LINE.search(ANSI.sub("", line))
             if step:
-                now = time.monotonic()
-                if current:
-                    phases[current] = phases.get(current, 0) + now - since
-                current, since = step.group(1), now
+                starts.append((step.group(1), time.monotonic()))
         code = proc.wait()
-    if current:
-        phases[current] = phases.get(current, 0) + time.monotonic() - since
+    starts.append((None, time.monotonic()))
+    phases = {}
+    for (step, began), (_next, ended) in zip(starts, starts[1:]):
+        phases[step] = phases.get(step, 0) + ended - began
     return code, {step: round(seconds) for step, seconds in phases.items()}
 
 
